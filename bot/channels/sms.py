@@ -1,0 +1,140 @@
+"""SMS and WhatsApp through Twilio: signed webhooks in, TwiML answers, REST client out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.base import PermanentSendError, TransientSendError
+from bot.messages import Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+WHATSAPP_PREFIX = "whatsapp:"
+# https://www.twilio.com/docs/api/errors
+OPTED_OUT_CODES = frozenset({21610})
+UNREACHABLE_CODES = frozenset({21211, 21612, 21614, 21408, 63003})
+TRANSIENT_CODES = frozenset({20429, 30001, 20500, 20503})
+SEND_TIMEOUT_SECONDS = 10
+
+
+def signature_is_valid(auth_token: str, url: str, params: Any, signature: str | None) -> bool:
+    """Check X-Twilio-Signature over the exact URL Twilio called and every posted parameter."""
+    if not auth_token or not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, params, signature))
+
+
+def channel_of(address: str) -> str:
+    """'whatsapp' for whatsapp:+… addresses, otherwise 'sms'."""
+    return "whatsapp" if address.startswith(WHATSAPP_PREFIX) else "sms"
+
+
+def parse_inbound(form: Mapping[str, str], received_at: datetime) -> Inbound:
+    """Turn a Twilio Messaging webhook body into an Inbound; raises KeyError if it is not one."""
+    sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
+    sender = form.get("From")
+    if not sid or not sender:
+        raise KeyError("MessageSid and From are required")
+    try:
+        media_count = int(form.get("NumMedia") or 0)
+    except ValueError:
+        media_count = 0
+    media = tuple(
+        form[f"MediaUrl{n}"] for n in range(min(media_count, 10)) if form.get(f"MediaUrl{n}")
+    )
+    return Inbound(
+        channel=channel_of(sender),
+        address=sender,
+        text=form.get("Body", ""),
+        external_id=sid,
+        received_at=received_at,
+        raw=dict(form),
+        media=media,
+        to=form.get("To"),
+    )
+
+
+def twiml(replies: Iterable[Outbound]) -> str:
+    """A TwiML answer carrying the replies; empty `<Response/>` sends nothing."""
+    response = MessagingResponse()
+    for reply in replies:
+        response.message(reply.text)
+    return str(response)
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):
+    """Sends the real client's requests to TWILIO_API_BASE_URL instead of api.twilio.com."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.startswith("https://api.twilio.com"):
+            url = self._base_url + url[len("https://api.twilio.com") :]
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioSender:
+    """Sends SMS and WhatsApp messages with Twilio's REST client."""
+
+    channel = "sms"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        api_base_url: str = "",
+        status_callback: str | None = None,
+    ) -> None:
+        http_client = (
+            _BaseUrlHttpClient(api_base_url, timeout=SEND_TIMEOUT_SECONDS)
+            if api_base_url
+            else TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
+        )
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.sender = sender
+        self.status_callback = status_callback
+
+    def send(self, outbound: Outbound) -> str | None:
+        """Send one message; map Twilio's errors to transient or permanent failures."""
+        kwargs: dict[str, Any] = {"to": outbound.address, "body": outbound.text}
+        if self.sender.startswith("MG"):
+            kwargs["messaging_service_sid"] = self.sender
+        elif outbound.address.startswith(WHATSAPP_PREFIX) and not self.sender.startswith(
+            WHATSAPP_PREFIX
+        ):
+            kwargs["from_"] = WHATSAPP_PREFIX + self.sender
+        else:
+            kwargs["from_"] = self.sender
+        if self.status_callback:
+            kwargs["status_callback"] = self.status_callback
+        try:
+            message = self.client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            raise _classify(exc) from exc
+        except Exception as exc:  # network trouble: timeouts, refused connections
+            raise TransientSendError(f"twilio: {type(exc).__name__}: {exc}") from exc
+        return message.sid
+
+
+def _classify(exc: TwilioRestException) -> Exception:
+    code = exc.code or 0
+    if code in OPTED_OUT_CODES:
+        return PermanentSendError(f"twilio {code}: recipient opted out", "opted_out")
+    if code in UNREACHABLE_CODES:
+        return PermanentSendError(f"twilio {code}: {exc.msg}", "unreachable")
+    if code in TRANSIENT_CODES or exc.status in (429,) or exc.status >= 500:
+        return TransientSendError(f"twilio {code or exc.status}: {exc.msg}")
+    return PermanentSendError(f"twilio {code or exc.status}: {exc.msg}", None)

@@ -1,0 +1,178 @@
+"""Telegram through python-telegram-bot: updates in, Bot API calls out on one long-lived loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+# python-telegram-bot 22 warns on every read of RetryAfter.retry_after unless it may hand back
+# the timedelta that its next major version returns; we accept both (retry_after_seconds).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut  # noqa: E402
+
+from bot.channels.base import PermanentSendError, TransientSendError
+from bot.messages import Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+T = TypeVar("T")
+
+
+class Ignored(str):
+    """The reason an update carries nothing for the engine (it is still answered 200)."""
+
+
+def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
+    """Turn a Telegram Update into an Inbound, or say why it is ignored."""
+    external_id = str(update.update_id)
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        if chat is not None and chat.type != "private":
+            return Ignored("callback from a group chat")
+        address = str(chat.id if chat is not None else query.from_user.id)
+        return Inbound(
+            channel="telegram",
+            address=address,
+            text=query.data or "",
+            external_id=external_id,
+            received_at=received_at,
+            raw=update.to_dict(),
+            language=query.from_user.language_code,
+        )
+    if update.edited_message is not None:
+        return Ignored("edited message: the first version was kept as sent")
+    if update.my_chat_member is not None:
+        return Ignored(f"chat member update ({update.my_chat_member.new_chat_member.status})")
+    message = update.message
+    if message is None:
+        return Ignored("update without a message")
+    if message.chat.type != "private":
+        return Ignored("message in a group chat")
+    if message.sticker is not None:
+        return Ignored("sticker")
+    media: tuple[str, ...] = ()
+    if message.photo:
+        media = (f"telegram-file:{message.photo[-1].file_id}",)
+    elif message.voice is not None:
+        media = (f"telegram-file:{message.voice.file_id}",)
+    elif message.video is not None:
+        media = (f"telegram-file:{message.video.file_id}",)
+    elif message.document is not None:
+        media = (f"telegram-file:{message.document.file_id}",)
+    elif message.audio is not None:
+        media = (f"telegram-file:{message.audio.file_id}",)
+    text = message.text if message.text is not None else (message.caption or "")
+    if not text and not media:
+        return Ignored("message with neither words nor media")
+    language = message.from_user.language_code if message.from_user else None
+    return Inbound(
+        channel="telegram",
+        address=str(message.chat.id),
+        text=text,
+        external_id=external_id,
+        received_at=received_at,
+        raw=update.to_dict(),
+        language=language,
+        media=media,
+    )
+
+
+def retry_after_seconds(value: int | float | timedelta) -> float:
+    """RetryAfter.retry_after is an int today and a timedelta in the next major version."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+class TelegramClient:
+    """One Bot on one event loop in its own thread, callable from synchronous code."""
+
+    channel = "telegram"
+
+    def __init__(self, token: str, base_url: str = "", timeout: float = 10.0) -> None:
+        self.bot = Bot(token, base_url=base_url or DEFAULT_BASE_URL)
+        self.timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="telegram", daemon=True)
+                thread.start()
+                asyncio.run_coroutine_threadsafe(self.bot.initialize(), loop).result(self.timeout)
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a Bot coroutine on the client's loop and wait for its result."""
+        loop = self._ensure_loop()
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(self.timeout * 3)
+
+    def parse(self, data: dict[str, Any]) -> Update:
+        """Update.de_json with this client's bot attached."""
+        return Update.de_json(data, self.bot)
+
+    def send(self, outbound: Outbound) -> str | None:
+        """Send one message; map Telegram's errors to transient or permanent failures."""
+        markup = None
+        if outbound.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(label.title(), callback_data=label)
+                        for label in outbound.buttons
+                    ]
+                ]
+            )
+        try:
+            message = self.run(
+                self.bot.send_message(
+                    chat_id=int(outbound.address), text=outbound.text, reply_markup=markup
+                )
+            )
+        except RetryAfter as exc:
+            raise TransientSendError(
+                "telegram: rate limited", retry_after_seconds(exc.retry_after)
+            ) from exc
+        except Forbidden as exc:
+            raise PermanentSendError(f"telegram: {exc.message}", "opted_out") from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise PermanentSendError(f"telegram: {exc.message}", "unreachable") from exc
+            raise PermanentSendError(f"telegram: {exc.message}", None) from exc
+        except (TimedOut, NetworkError, TimeoutError) as exc:
+            raise TransientSendError(f"telegram: {type(exc).__name__}: {exc}") from exc
+        return str(message.message_id)
+
+    def answer_callback(self, callback_query_id: str) -> None:
+        """Stop the spinner on a pressed button; failures here only cost a spinner."""
+        try:
+            self.run(self.bot.answer_callback_query(callback_query_id))
+        except Exception as exc:
+            log.info("answer_callback_query failed: %s", exc)
+
+    def close(self) -> None:
+        """Shut the bot and its loop down."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.bot.shutdown(), loop).result(self.timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)

@@ -1,0 +1,30 @@
+"""Send replies straight away through a channel's sender and record what happened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from bot import inbox
+from bot.channels.base import Sender, SendError
+from bot.messages import Outbound
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def deliver_replies(db: Database, sender: Sender, replies: Iterable[Outbound]) -> int:
+    """Send each reply in order; a failure is recorded for the outbox to retry. Return how many left."""
+    sent = 0
+    for reply in replies:
+        try:
+            provider_id = sender.send(reply)
+        except SendError as exc:
+            log.warning("reply %s not sent now: %s", reply.outbox_id, exc)
+            if reply.outbox_id:
+                inbox.mark_failed(db, reply.outbox_id, str(exc))
+            continue
+        sent += 1
+        if reply.outbox_id:
+            inbox.mark_sent(db, [reply.outbox_id], via=sender.channel, provider_ids=[provider_id])
+    return sent

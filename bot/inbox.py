@@ -1,0 +1,167 @@
+"""Every inbound message: stored first and once, then handed to the engine, replies recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import residents
+from bot.engine import Engine
+from bot.messages import Inbound, Outbound
+from storage.crypto import Vault
+from storage.db import Database
+from storage.models import InboundMessage, OutboundMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reception:
+    """The outcome of receiving one message: the replies to give, and whether it was a repeat."""
+
+    inbound_id: int
+    replies: tuple[Outbound, ...]
+    duplicate: bool
+
+
+def store(session: Session, vault: Vault, inbound: Inbound) -> InboundMessage:
+    """Insert the raw message; raises IntegrityError when the provider id was seen before."""
+    raw = json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode()
+    row = InboundMessage(
+        channel=inbound.channel,
+        provider_id=inbound.external_id,
+        address_hash=vault.address_hash(inbound.channel, inbound.address),
+        text=inbound.text,
+        raw_enc=vault.encrypt_bytes(raw),
+        received_at=inbound.received_at,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _existing_id(session: Session, inbound: Inbound) -> int:
+    return session.scalars(
+        select(InboundMessage.id).where(
+            InboundMessage.channel == inbound.channel,
+            InboundMessage.provider_id == inbound.external_id,
+        )
+    ).one()
+
+
+def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tuple[Outbound, ...]:
+    rows = session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.in_reply_to_id == inbound_id)
+        .order_by(OutboundMessage.id)
+    ).all()
+    return tuple(
+        Outbound(
+            channel=row.channel,
+            address=inbound.address,
+            text=row.text,
+            kind=row.kind,
+            buttons=tuple((row.options or {}).get("buttons", ())),
+            resident_id=row.resident_id,
+            outbox_id=row.id,
+        )
+        for row in rows
+    )
+
+
+def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
+    """Store the message first, then let the engine answer it, exactly once per provider id."""
+    duplicate = False
+    try:
+        with db.session_scope() as session:
+            inbound_id = store(session, vault, inbound).id
+    except IntegrityError:
+        duplicate = True
+        with db.session_scope() as session:
+            inbound_id = _existing_id(session, inbound)
+
+    with db.session_scope() as session:
+        # Claim the message for processing; a concurrent retry finds it claimed and only
+        # repeats the replies already recorded.
+        claimed = session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id, InboundMessage.processed_at.is_(None))
+            .values(processed_at=utcnow())
+        ).rowcount
+        if not claimed:
+            return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
+        turn = Engine(session, vault).handle(inbound)
+        if turn.erased:
+            address_hash = vault.address_hash(inbound.channel, inbound.address)
+            residents.erase_contact(session, address_hash, keep_inbound_id=inbound_id)
+            return Reception(inbound_id, tuple(turn.replies), duplicate)
+        if turn.resident_id is not None:
+            session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == inbound_id)
+                .values(resident_id=turn.resident_id)
+            )
+        replies = []
+        for number, reply in enumerate(turn.replies):
+            row = OutboundMessage(
+                community_id=turn.community_id,
+                resident_id=reply.resident_id,
+                channel=reply.channel,
+                kind=reply.kind,
+                text=reply.text,
+                options={"buttons": list(reply.buttons)} if reply.buttons else None,
+                status="queued",
+                dedupe_key=f"reply:{inbound_id}:{number}",
+                in_reply_to_id=inbound_id,
+            )
+            session.add(row)
+            session.flush()
+            replies.append(
+                Outbound(
+                    channel=reply.channel,
+                    address=reply.address,
+                    text=reply.text,
+                    kind=reply.kind,
+                    buttons=reply.buttons,
+                    resident_id=reply.resident_id,
+                    outbox_id=row.id,
+                )
+            )
+        return Reception(inbound_id, tuple(replies), duplicate)
+
+
+def mark_sent(
+    db: Database, outbox_ids: list[int], via: str, provider_ids: list[str | None] | None = None
+) -> None:
+    """Record that replies left, with the provider's ids where there are any."""
+    if not outbox_ids:
+        return
+    now = utcnow()
+    with db.session_scope() as session:
+        for index, outbox_id in enumerate(outbox_ids):
+            provider_id = provider_ids[index] if provider_ids else None
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbox_id)
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    provider_id=provider_id or via,
+                    attempts=OutboundMessage.attempts + 1,
+                )
+            )
+
+
+def mark_failed(db: Database, outbox_id: int, error: str) -> None:
+    """Record that a reply could not be delivered now; the sender will try it again later."""
+    with db.session_scope() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbox_id)
+            .values(status="failed", error=error[:500], attempts=OutboundMessage.attempts + 1)
+        )

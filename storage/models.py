@@ -1,0 +1,262 @@
+"""Typed SQLAlchemy models: communities, residents, campaigns, messages and responses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC, hand back aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, bytes: LargeBinary}
+
+
+class Community(Base):
+    """A place whose residents we want to hear from."""
+
+    __tablename__ = "communities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    keyword: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    quiet_start: Mapped[str | None] = mapped_column(String(5), default="20:00")
+    quiet_end: Mapped[str | None] = mapped_column(String(5), default="09:00")
+    sms_number: Mapped[str | None] = mapped_column(String(64))
+    erased_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Resident(Base):
+    """One person in one community on one channel; staff only ever see the pseudonym."""
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("community_id", "address_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address_enc: Mapped[str] = mapped_column(Text)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+    last_heard_at: Mapped[datetime | None]
+    delete_requested_at: Mapped[datetime | None]
+
+    community: Mapped[Community] = relationship()
+
+
+class Consent(Base):
+    """What a resident agreed to, when, on which channel, in which exact words."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    wording: Mapped[str] = mapped_column(Text)
+    wording_version: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    given_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    """A set of prompts loaded from a prompt file and run in one community."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("community_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    nudge_after_seconds: Mapped[int | None]
+    nudge_max: Mapped[int] = mapped_column(Integer, default=0)
+    nudge_text: Mapped[dict[str, Any] | None]
+    thanks: Mapped[dict[str, Any] | None]
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    community: Mapped[Community] = relationship()
+    prompts: Mapped[list[Prompt]] = relationship(
+        back_populates="campaign", order_by="Prompt.position", cascade="all, delete-orphan"
+    )
+
+
+class Prompt(Base):
+    """One question of a campaign, its text per language."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[dict[str, Any]]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="prompts")
+
+
+class Assignment(Base):
+    """A prompt put to a resident: pending until answered; at most one pending per resident."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "prompt_id"),
+        Index(
+            "uq_assignments_one_pending",
+            "resident_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_nudged_at: Mapped[datetime | None]
+
+    prompt: Mapped[Prompt] = relationship()
+
+
+class InboundMessage(Base):
+    """A message as the provider delivered it, stored once per provider id."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_provider"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    raw_enc: Mapped[bytes | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+
+
+class Response(Base):
+    """A resident's words, verbatim: an answer to a prompt, or an open response."""
+
+    __tablename__ = "responses"
+    __table_args__ = (Index("ix_responses_community_received", "community_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), unique=True
+    )
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id", ondelete="SET NULL"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboundMessage(Base):
+    """A message to a resident: a reply, a prompt, a nudge or a report-back."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE")
+    )
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,77 @@
+"""Small test helpers: a pretend phone that talks to the engine through the real inbox."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from bot import inbox
+from bot.campaigns import launch, parse_prompt_file
+from bot.messages import Inbound
+from storage.models import Community, utcnow
+from webhooks.services import Services
+
+_ids = itertools.count(1)
+
+FESTIVAL = """\
+slug: festival-ideas
+title: Ideas for the winter festival
+language: en
+prompts:
+  - id: idea
+    text: What's one thing that would make the festival feel like yours?
+  - id: help
+    text:
+      en: Would you like to help make it happen? Tell us how, or reply NO.
+      gd: Am bu toigh leat cuideachadh? Innis dhuinn ciamar, no freagair NO.
+thanks: Thank you! Your words go straight to the planning group.
+"""
+
+
+def add_community(services: Services, slug: str = "cumnock", name: str = "Cumnock", **extra: object) -> int:
+    """Create a community and return its id."""
+    with services.db.session_scope() as session:
+        community = Community(slug=slug, name=name, keyword=slug.upper().replace("-", ""), **extra)
+        session.add(community)
+        session.flush()
+        return community.id
+
+
+def add_campaign(services: Services, slug: str = "cumnock", source: str = FESTIVAL) -> int:
+    """Launch a prompt file's text in a community now and return the campaign id."""
+    with services.db.session_scope() as session:
+        community = session.scalar(select(Community).where(Community.slug == slug))
+        return launch(session, community, parse_prompt_file(source)).id
+
+
+@dataclass
+class Phone:
+    """A resident's phone on one channel, sending through inbox.receive like a webhook does."""
+
+    services: Services
+    address: str = "+447700900123"
+    channel: str = "sms"
+    language: str | None = None
+    inbox_ids: list[int] = field(default_factory=list)
+
+    def send(self, text: str, external_id: str | None = None, media: tuple[str, ...] = ()) -> list[str]:
+        """Send `text`; return the texts of the replies."""
+        message = Inbound(
+            channel=self.channel,
+            address=self.address,
+            text=text,
+            external_id=external_id or f"test-{next(_ids)}",
+            received_at=utcnow(),
+            raw={"Body": text},
+            language=self.language,
+            media=media,
+        )
+        reception = inbox.receive(self.services.db, self.services.vault, message)
+        self.inbox_ids.append(reception.inbound_id)
+        return [reply.text for reply in reception.replies]
+
+    def join(self, keyword: str = "CUMNOCK") -> list[str]:
+        self.send(keyword)
+        return self.send("YES")

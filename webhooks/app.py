@@ -1,0 +1,54 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from bot.config import Settings, load_settings
+from webhooks import services as services_module
+from webhooks.services import Services
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    test_config: dict[str, Any] | None = None,
+    built: Services | None = None,
+) -> Flask:
+    """Build the web app: provider webhooks, simulator, health, and (later) organiser pages."""
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    services_module.init_app(app, built or Services.build(settings))
+
+    from webhooks import health, providers, simulator
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(providers.bp)
+    app.register_blueprint(simulator.bp)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

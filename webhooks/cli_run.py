@@ -1,0 +1,141 @@
+"""Running the app: serve, demo data, and the Telegram connection."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from bot import campaigns as campaign_files
+from bot import inbox
+from bot.channels import telegram
+from bot.delivery import deliver_replies
+from storage.models import Community, utcnow
+from webhooks.cli_base import Context, cli, fail, pass_ctx
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DEMO_PROMPTS = PROMPTS_DIR / "where-you-live.yaml"
+log = logging.getLogger(__name__)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Development server: web pages, webhooks and simulator in one process."""
+    from webhooks.app import create_app
+
+    app = create_app(ctx.settings, built=ctx.services)
+    base = f"http://{host}:{port}"
+    for notice in ctx.settings.notices:
+        click.echo(notice)
+    for line in ctx.services.channel_lines():
+        click.echo(line)
+    click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
+    click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Load a demo community and campaign when the database is empty."""
+    with ctx.services.db.session_scope() as session:
+        if session.scalar(select(Community.id).limit(1)) is not None:
+            click.echo("demo: the database already has communities; nothing loaded")
+            return
+        town = Community(slug="demo", name="Demo Town", keyword="DEMO", timezone="Europe/London")
+        session.add(town)
+        session.flush()
+        spec = campaign_files.load_prompt_file(DEMO_PROMPTS)
+        campaign_files.launch(session, town, spec)
+    click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
+
+
+@cli.group("telegram")
+def telegram_group() -> None:
+    """The Telegram channel."""
+
+
+def _telegram(ctx: Context) -> telegram.TelegramClient:
+    client = ctx.services.telegram
+    if client is None:
+        fail("Telegram is off: set TELEGRAM_BOT_TOKEN (from @BotFather) first")
+    return client
+
+
+@telegram_group.command("set-webhook")
+@pass_ctx
+def set_webhook(ctx: Context) -> None:
+    """Register this app's webhook with Telegram, with the secret token."""
+    client = _telegram(ctx)
+    settings = ctx.settings
+    if not settings.public_base_url.startswith("https://"):
+        fail("PUBLIC_BASE_URL must be the https:// address the world reaches this app at")
+    if not settings.telegram_webhook_secret:
+        fail("TELEGRAM_WEBHOOK_SECRET must be set (letters, digits, _ and -, up to 256)")
+    url = f"{settings.public_base_url}/webhooks/telegram"
+    try:
+        client.run(
+            client.bot.set_webhook(
+                url=url,
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
+            )
+        )
+        me = client.run(client.bot.get_me())
+    finally:
+        client.close()
+    click.echo(
+        f"Telegram webhook set to {url}; residents join at https://t.me/{me.username}?start=SLUG"
+    )
+
+
+@telegram_group.command("poll")
+@click.option("--once", is_flag=True, help="Fetch one batch of updates and stop.")
+@pass_ctx
+def poll(ctx: Context, once: bool) -> None:
+    """Run Telegram by long polling: no public URL needed."""
+    client = _telegram(ctx)
+    services = ctx.services
+    client.run(client.bot.delete_webhook(drop_pending_updates=False))
+    me = client.run(client.bot.get_me())
+    click.echo(
+        f"polling Telegram as @{me.username}; residents join at https://t.me/{me.username}?start=SLUG"
+    )
+    offset = 0
+    try:
+        while True:
+            try:
+                updates = client.run(
+                    client.bot.get_updates(
+                        offset=offset,
+                        timeout=0 if once else 25,
+                        allowed_updates=["message", "callback_query"],
+                    )
+                )
+            except Exception as exc:
+                log.warning("getUpdates failed: %s", exc)
+                if once:
+                    raise
+                time.sleep(3)
+                continue
+            for update in updates:
+                offset = max(offset, update.update_id + 1)
+                parsed = telegram.parse_update(update, utcnow())
+                if isinstance(parsed, telegram.Ignored):
+                    log.info("update %s ignored: %s", update.update_id, parsed)
+                    continue
+                reception = inbox.receive(services.db, services.vault, parsed)
+                if update.callback_query is not None:
+                    client.answer_callback(update.callback_query.id)
+                if not reception.duplicate:
+                    deliver_replies(services.db, client, reception.replies)
+            if once:
+                break
+    finally:
+        client.close()

@@ -1,0 +1,124 @@
+"""Provider webhooks: Twilio SMS/WhatsApp, Twilio status callbacks, Telegram updates."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import update
+from werkzeug.exceptions import BadRequest
+
+from bot import inbox
+from bot.channels import sms, telegram
+from bot.delivery import deliver_replies
+from storage.models import OutboundMessage, utcnow
+from webhooks.services import services
+
+log = logging.getLogger(__name__)
+bp = Blueprint("providers", __name__, url_prefix="/webhooks")
+
+# Twilio statuses in the order a message moves through them; callbacks can arrive out of order.
+STATUS_RANK = {
+    "queued": 0,
+    "accepted": 0,
+    "scheduled": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "read": 4,
+    "canceled": 3,
+}
+
+
+def _twilio_form_or_403() -> dict[str, str]:
+    """Parse the form and check Twilio's signature over PUBLIC_BASE_URL + path (+ query)."""
+    settings = services().settings
+    try:
+        form = request.form
+    except BadRequest:
+        abort(400, "malformed form body")
+    url = settings.public_base_url + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("latin-1")
+    signature = request.headers.get(sms.SIGNATURE_HEADER)
+    if not sms.signature_is_valid(settings.twilio_auth_token, url, form, signature):
+        log.warning("twilio webhook refused: bad or missing signature for %s", request.path)
+        abort(403)
+    return form
+
+
+@bp.post("/twilio/sms")
+def twilio_sms() -> Response:
+    """Store the message, let the engine answer, reply in TwiML."""
+    form = _twilio_form_or_403()
+    try:
+        message = sms.parse_inbound(form, utcnow())
+    except KeyError:
+        abort(400, "not a Twilio message: MessageSid and From are required")
+    svc = services()
+    reception = inbox.receive(svc.db, svc.vault, message)
+    if not reception.duplicate:
+        inbox.mark_sent(
+            svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="twiml"
+        )
+    return Response(sms.twiml(reception.replies), mimetype="text/xml")
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> tuple[str, int]:
+    """Move a sent message's status forward; never backwards."""
+    form = _twilio_form_or_403()
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or status not in STATUS_RANK:
+        return "", 204
+    lower = [name for name, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    values: dict[str, object] = {"status": status}
+    if form.get("ErrorCode"):
+        values["error"] = f"twilio {form['ErrorCode']}"
+    with services().db.session_scope() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.provider_id == sid, OutboundMessage.status.in_(lower))
+            .values(**values)
+        )
+    return "", 204
+
+
+@bp.post("/telegram")
+def telegram_update() -> tuple[str, int]:
+    """Check the secret, parse the update, answer 200 for every update Telegram sends."""
+    svc = services()
+    expected = svc.settings.telegram_webhook_secret
+    given = request.headers.get(telegram.SECRET_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("telegram webhook refused: bad or missing secret token")
+        abort(403)
+    try:
+        data = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError):
+        abort(400, "body is not JSON")
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        abort(400, "not a Telegram update")
+    if svc.telegram is None:
+        log.warning("telegram update %s ignored: TELEGRAM_BOT_TOKEN is not set", data["update_id"])
+        return "", 200
+    try:
+        update_obj = svc.telegram.parse(data)
+    except Exception as exc:
+        log.warning("telegram update refused: %s", exc)
+        abort(400, "not a Telegram update")
+    parsed = telegram.parse_update(update_obj, utcnow())
+    if isinstance(parsed, telegram.Ignored):
+        log.info("telegram update %s ignored: %s", update_obj.update_id, parsed)
+        return "", 200
+    reception = inbox.receive(svc.db, svc.vault, parsed)
+    if update_obj.callback_query is not None:
+        svc.telegram.answer_callback(update_obj.callback_query.id)
+    if not reception.duplicate:
+        deliver_replies(svc.db, svc.telegram, reception.replies)
+    return "", 200

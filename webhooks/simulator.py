@@ -1,0 +1,108 @@
+"""The simulator page: talk to a community as a resident would."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request, session
+from sqlalchemy import select
+
+from bot import inbox
+from bot.channels import simulator
+from storage.models import Community, InboundMessage, OutboundMessage, Resident, utcnow
+from webhooks.services import services
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+SESSION_KEY = "simulator_address"
+
+
+@bp.before_request
+def _only_where_allowed() -> None:
+    svc = services()
+    if svc.settings.is_production and not svc.extra.get("simulator_allowed", lambda: False)():
+        abort(404)
+
+
+def _address() -> str:
+    address = session.get(SESSION_KEY)
+    if not address or not simulator.ADDRESS_RE.match(address):
+        address = simulator.new_address()
+        session[SESSION_KEY] = address
+    return address
+
+
+@bp.get("")
+@bp.get("/")
+def page() -> str:
+    """The phone on the page, and the communities one can text."""
+    with services().db.session_scope() as db_session:
+        communities = db_session.execute(
+            select(Community.name, Community.keyword, Community.slug).order_by(Community.name)
+        ).all()
+    _address()
+    return render_template("simulator.html", communities=communities)
+
+
+@bp.post("/send")
+def send():  # type: ignore[no-untyped-def]
+    """Deliver one simulated text and return the replies."""
+    if not request.is_json:
+        abort(415)
+    payload = request.get_json(silent=True)
+    try:
+        message = simulator.parse_inbound(_address(), payload, utcnow())
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    svc = services()
+    reception = inbox.receive(svc.db, svc.vault, message)
+    if not reception.duplicate:
+        inbox.mark_sent(
+            svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="simulator"
+        )
+    return jsonify(
+        replies=[{"text": r.text, "buttons": list(r.buttons)} for r in reception.replies]
+    )
+
+
+@bp.get("/history")
+def history():  # type: ignore[no-untyped-def]
+    """The conversation so far on this simulated phone, both directions, oldest first."""
+    svc = services()
+    address_hash = svc.vault.address_hash("simulator", _address())
+    with svc.db.session_scope() as db_session:
+        sent = db_session.execute(
+            select(InboundMessage.id, InboundMessage.text, InboundMessage.received_at).where(
+                InboundMessage.address_hash == address_hash
+            )
+        ).all()
+        resident_ids = select(Resident.id).where(Resident.address_hash == address_hash)
+        received = db_session.execute(
+            select(
+                OutboundMessage.id,
+                OutboundMessage.text,
+                OutboundMessage.created_at,
+                OutboundMessage.options,
+            ).where(
+                OutboundMessage.resident_id.in_(resident_ids), OutboundMessage.status != "queued"
+            )
+        ).all()
+    items = [{"from": "me", "text": t, "at": at.isoformat(), "key": f"i{i}"} for i, t, at in sent]
+    items += [
+        {
+            "from": "bot",
+            "text": t,
+            "at": at.isoformat(),
+            "key": f"o{i}",
+            "buttons": (options or {}).get("buttons", []),
+        }
+        for i, t, at, options in received
+    ]
+    items.sort(key=lambda item: (item["at"], item["key"][0] == "o", item["key"]))
+    return jsonify(messages=items)
+
+
+@bp.post("/reset")
+def reset():  # type: ignore[no-untyped-def]
+    """Start again as a different resident with a new simulated phone."""
+    if not request.is_json:
+        abort(415)
+    session[SESSION_KEY] = simulator.new_address()
+    return jsonify(ok=True)

@@ -1,0 +1,88 @@
+"use strict";
+(function () {
+  const log = document.getElementById("log");
+  const form = document.getElementById("compose");
+  const input = document.getElementById("text");
+  const errorBox = document.getElementById("error");
+  const seen = new Set();
+
+  function bubble(from, text, buttons) {
+    const item = document.createElement("li");
+    item.className = "msg " + (from === "me" ? "me" : "bot");
+    const p = document.createElement("p");
+    p.textContent = text;
+    item.appendChild(p);
+    (buttons || []).forEach(function (label) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "chip";
+      b.textContent = label.charAt(0) + label.slice(1).toLowerCase();
+      b.addEventListener("click", function () { send(label); });
+      item.appendChild(b);
+    });
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function newId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  async function refresh() {
+    const res = await fetch("history", { credentials: "same-origin" });
+    if (!res.ok) return;
+    const data = await res.json();
+    data.messages.forEach(function (m) {
+      if (seen.has(m.key)) return;
+      seen.add(m.key);
+      bubble(m.from, m.text, m.buttons);
+    });
+  }
+
+  async function send(text) {
+    errorBox.hidden = true;
+    const res = await fetch("send", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: text, id: newId() }),
+    });
+    if (!res.ok) {
+      let reason = "That message could not be sent.";
+      try { reason = (await res.json()).error || reason; } catch (e) { /* not JSON */ }
+      errorBox.textContent = reason;
+      errorBox.hidden = false;
+      return;
+    }
+    await refresh();
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim()) return;
+    input.value = "";
+    send(text);
+    input.focus();
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  document.querySelectorAll("[data-text]").forEach(function (el) {
+    el.addEventListener("click", function () { send(el.dataset.text); });
+  });
+  document.getElementById("reset").addEventListener("click", async function () {
+    await fetch("reset", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: "{}" });
+    seen.clear();
+    log.innerHTML = "";
+    input.focus();
+  });
+  refresh();
+  setInterval(refresh, 4000);
+})();
