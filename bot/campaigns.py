@@ -105,7 +105,7 @@ class _Reader:
 
 
 def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
-    """Check a prompt file's text and return its campaign; raise PromptFileError if it doesn't fit."""
+    """Check a prompt file's text and return its campaign, or raise PromptFileError."""
     reader = _Reader(name)
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)

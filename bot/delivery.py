@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def deliver_replies(db: Database, sender: Sender, replies: Iterable[Outbound]) -> int:
-    """Send each reply in order; a failure is recorded for the outbox to retry. Return how many left."""
+    """Send each reply in order, recording failures for the outbox; return how many left."""
     sent = 0
     for reply in replies:
         try:

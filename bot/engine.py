@@ -379,7 +379,7 @@ class Engine:
 
 
 def next_prompt(session: Session, resident: Resident) -> Prompt | None:
-    """The first prompt, in campaign order, of the community's running campaigns not yet put to them."""
+    """The first prompt, in campaign order, of running campaigns not yet put to the resident."""
     asked = select(Assignment.prompt_id).where(Assignment.resident_id == resident.id)
     return session.scalar(
         select(Prompt)

@@ -35,7 +35,7 @@ def candidates(session: Session, address_hash: str) -> list[Resident]:
 
 
 def choose_resident(session: Session, address_hash: str, to: str | None) -> Resident | None:
-    """Pick the record an incoming message belongs to: the community of the number texted, else the latest."""
+    """The record a message belongs to: the community of the number texted, else the latest."""
     found = candidates(session, address_hash)
     if not found:
         return None

@@ -114,10 +114,8 @@ def csv_chunks(records: Iterator[tuple[Any, ...]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    count = 0
-    for record in records:
+    for count, record in enumerate(records, start=1):
         writer.writerow(record)
-        count += 1
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -138,7 +136,7 @@ def jsonl_chunks(records: Iterator[tuple[Any, ...]]) -> Iterator[str]:
 
 
 def write_xlsx(records: Iterator[tuple[Any, ...]], target: str | IO[bytes]) -> int:
-    """Write an Excel workbook; every text cell is a string, never a formula. Return rows written."""
+    """Write an Excel workbook, every text cell a string (never a formula); return the rows."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(

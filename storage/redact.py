@@ -10,7 +10,8 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w+])\+?(?:\(?\d[\d\s().-]{7,18}\d)(?!\w)")
 # UK postcodes: https://www.gov.uk/government/publications/bulk-data-transfer-for-sponsors-xml-schema
 POSTCODE = re.compile(
-    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRV-Y\d]?) ?\d[ABD-HJLNP-UW-Z]{2})\b",
+    r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRV-Y\d]?)"
+    r" ?\d[ABD-HJLNP-UW-Z]{2})\b",
     re.IGNORECASE,
 )
 

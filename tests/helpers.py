@@ -30,7 +30,9 @@ thanks: Thank you! Your words go straight to the planning group.
 """
 
 
-def add_community(services: Services, slug: str = "cumnock", name: str = "Cumnock", **extra: object) -> int:
+def add_community(
+    services: Services, slug: str = "cumnock", name: str = "Cumnock", **extra: object
+) -> int:
     """Create a community and return its id."""
     with services.db.session_scope() as session:
         community = Community(slug=slug, name=name, keyword=slug.upper().replace("-", ""), **extra)
@@ -56,7 +58,9 @@ class Phone:
     language: str | None = None
     inbox_ids: list[int] = field(default_factory=list)
 
-    def send(self, text: str, external_id: str | None = None, media: tuple[str, ...] = ()) -> list[str]:
+    def send(
+        self, text: str, external_id: str | None = None, media: tuple[str, ...] = ()
+    ) -> list[str]:
         """Send `text`; return the texts of the replies."""
         message = Inbound(
             channel=self.channel,

@@ -40,7 +40,11 @@ def test_organiser_journey_add_launch_list(env):
     code, out = run("community", "add", "cumnock", "--name", "Cumnock")
     assert code == 0 and "CUMNOCK" in out
     code, out = run(
-        "campaign", "launch", str(ROOT / "prompts" / "festival-ideas.yaml"), "--community", "cumnock"
+        "campaign",
+        "launch",
+        str(ROOT / "prompts" / "festival-ideas.yaml"),
+        "--community",
+        "cumnock",
     )
     assert code == 0 and "festival-ideas" in out
     code, out = run("community", "list")
@@ -52,8 +56,13 @@ def test_organiser_journey_add_launch_list(env):
 def test_a_launch_with_a_local_start_time_is_scheduled(env):
     run("community", "add", "cumnock", "--name", "Cumnock")
     code, out = run(
-        "campaign", "launch", str(ROOT / "prompts" / "festival-ideas.yaml"),
-        "--community", "cumnock", "--start", "2099-07-01T10:00",
+        "campaign",
+        "launch",
+        str(ROOT / "prompts" / "festival-ideas.yaml"),
+        "--community",
+        "cumnock",
+        "--start",
+        "2099-07-01T10:00",
     )
     assert code == 0
     assert "2099-07-01 10:00 Europe/London (2099-07-01T09:00Z)" in out  # summer time
@@ -65,15 +74,28 @@ MISTAKES = {
         ["campaign", "launch", str(ROOT / "prompts" / "festival-ideas.yaml"), "--community", "x"],
         "no community 'x'",
     ),
-    "bad timezone": (["community", "add", "bee", "--name", "B", "--timezone", "Mars/Base"], "timezone"),
+    "bad timezone": (
+        ["community", "add", "bee", "--name", "B", "--timezone", "Mars/Base"],
+        "timezone",
+    ),
     "bad date": (
-        ["campaign", "launch", str(ROOT / "prompts" / "festival-ideas.yaml"), "--community",
-         "cumnock", "--start", "next tuesday"],
+        [
+            "campaign",
+            "launch",
+            str(ROOT / "prompts" / "festival-ideas.yaml"),
+            "--community",
+            "cumnock",
+            "--start",
+            "next tuesday",
+        ],
         "ISO 8601",
     ),
     "duplicate community": (["community", "add", "cumnock", "--name", "Again"], "already exists"),
     "reserved keyword": (["community", "add", "stop", "--name", "Stop"], "STOP"),
-    "bad quiet hours": (["community", "add", "bee", "--name", "B", "--quiet-hours", "late"], "quiet"),
+    "bad quiet hours": (
+        ["community", "add", "bee", "--name", "B", "--quiet-hours", "late"],
+        "quiet",
+    ),
     "export unknown community": (["export", "--community", "nowhere"], "no community"),
     "bad since": (["export", "--community", "cumnock", "--since", "yesterday"], "--since"),
 }
@@ -112,7 +134,13 @@ def test_keygen_prints_a_fernet_key():
 @pytest.fixture
 def answered(env, services):  # type: ignore[no-untyped-def]
     run("community", "add", "cumnock", "--name", "Cumnock")
-    run("campaign", "launch", str(ROOT / "prompts" / "festival-ideas.yaml"), "--community", "cumnock")
+    run(
+        "campaign",
+        "launch",
+        str(ROOT / "prompts" / "festival-ideas.yaml"),
+        "--community",
+        "cumnock",
+    )
     phone = Phone(services)
     phone.join()
     phone.send('A ceilidh, "with" fiddles, =1+1, and 🎻')
@@ -122,7 +150,9 @@ def answered(env, services):  # type: ignore[no-untyped-def]
 
 
 def test_csv_export_on_stdout_holds_exactly_what_was_typed(answered):
-    result = CliRunner().invoke(cli, ["export", "--community", "cumnock", "--format", "csv", "--output", "-"])
+    result = CliRunner().invoke(
+        cli, ["export", "--community", "cumnock", "--format", "csv", "--output", "-"]
+    )
     assert result.exit_code == 0
     rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8"), newline="")))
     assert tuple(rows[0]) == COLUMNS
@@ -135,7 +165,10 @@ def test_csv_export_on_stdout_holds_exactly_what_was_typed(answered):
     assert first["prompt_id"] == "idea" and first["prompt"].startswith("What's one thing")
     assert first["channel"] == "sms" and first["resident"].startswith("r-")
     assert first["received_at"].endswith("Z")
-    assert "+44" not in result.stdout_bytes.decode() and "7700900123" not in result.stdout_bytes.decode()
+    assert (
+        "+44" not in result.stdout_bytes.decode()
+        and "7700900123" not in result.stdout_bytes.decode()
+    )
 
 
 def test_jsonl_export_has_the_contract_keys_in_order(answered, tmp_path):
@@ -165,7 +198,9 @@ def test_redacted_export_masks_numbers_emails_and_postcodes(answered):
 
 
 def test_export_filters_by_campaign_and_dates(answered):
-    result = CliRunner().invoke(cli, ["export", "--community", "cumnock", "--since", "2000-01-01", "--until", "2000-01-02"])
+    result = CliRunner().invoke(
+        cli, ["export", "--community", "cumnock", "--since", "2000-01-01", "--until", "2000-01-02"]
+    )
     assert result.stdout_bytes.decode().count("\n") == 1  # header only
     result = CliRunner().invoke(cli, ["export", "--community", "cumnock", "--campaign", "nope"])
     assert result.exit_code == 2

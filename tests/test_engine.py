@@ -199,7 +199,11 @@ def test_delete_then_confirm_erases_everything_and_says_so(town):
 
 @pytest.mark.parametrize(
     ("text", "word", "payload"),
-    [("/start cumnock", "START", "cumnock"), ("/stop@voices_bot", "STOP", ""), (" yes ", "YES", "")],
+    [
+        ("/start cumnock", "START", "cumnock"),
+        ("/stop@voices_bot", "STOP", ""),
+        (" yes ", "YES", ""),
+    ],
 )
 def test_commands_are_read_whole_message_any_case(text, word, payload):
     assert read_command(text) == read_command(text)  # stable

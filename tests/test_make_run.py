@@ -38,7 +38,10 @@ def test_make_run_serves_the_demo_and_healthz(tmp_path):
     env.pop("VOICES_DATA_KEY", None)
     process = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"PORT={port}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:

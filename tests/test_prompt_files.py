@@ -34,7 +34,11 @@ def test_the_contract_example_parses():
 BAD = {
     "not yaml": ("slug: a\nprompts: [\n", "line 3", "not valid YAML"),
     "missing prompts": ("slug: a\ntitle: T\n", "line 1", "missing 'prompts'"),
-    "empty prompt text": ("slug: a\ntitle: T\nprompts:\n  - id: x\n    text: ''\n", "line 5", "empty"),
+    "empty prompt text": (
+        "slug: a\ntitle: T\nprompts:\n  - id: x\n    text: ''\n",
+        "line 5",
+        "empty",
+    ),
     "duplicate id": (
         "slug: a\ntitle: T\nprompts:\n  - id: x\n    text: hi\n  - id: x\n    text: yo\n",
         "line 6",
@@ -51,7 +55,11 @@ BAD = {
         "line 6",
         "language code",
     ),
-    "bad slug": ("slug: Big Ideas\ntitle: T\nprompts:\n  - id: x\n    text: hi\n", "line 1", "slug"),
+    "bad slug": (
+        "slug: Big Ideas\ntitle: T\nprompts:\n  - id: x\n    text: hi\n",
+        "line 1",
+        "slug",
+    ),
 }
 
 
@@ -64,6 +72,8 @@ def test_a_file_that_does_not_fit_is_refused_with_line_and_reason(source, line, 
     assert reason in message
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("45s", 45), ("30m", 1800), ("12h", 43200), ("2d", 172800)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("45s", 45), ("30m", 1800), ("12h", 43200), ("2d", 172800)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds

@@ -55,7 +55,9 @@ def test_keyword_yes_answer_by_sms_walks_the_whole_journey(client, town):
 
 
 def test_a_forged_signature_gets_403_and_stores_nothing(client, town):
-    response = post_twilio(client, PATH, load_twilio("sms_keyword"), signature="bm90IGEgc2lnbmF0dXJl")
+    response = post_twilio(
+        client, PATH, load_twilio("sms_keyword"), signature="bm90IGEgc2lnbmF0dXJl"
+    )
     assert response.status_code == 403
     unsigned = client.post(PATH, data=load_twilio("sms_keyword"))
     assert unsigned.status_code == 403
@@ -91,9 +93,12 @@ def test_a_retried_message_sid_is_stored_once_and_answered_the_same(client, town
     assert first.data == again.data
     assert stored_texts(town) == [body["Body"]]
     with town.db.session_scope() as session:
-        assert session.scalar(
-            select(func.count()).where(InboundMessage.provider_id == body["MessageSid"])
-        ) == 1
+        assert (
+            session.scalar(
+                select(func.count()).where(InboundMessage.provider_id == body["MessageSid"])
+            )
+            == 1
+        )
 
 
 TRICKY = {
@@ -102,7 +107,7 @@ TRICKY = {
     "hebrew mixed": "שלום, more benches please",
     "quotes": "She said \"it's 'fine'\" — it isn't",
     "sql looking": "'; DROP TABLE responses; --",
-    "formula looking": "=HYPERLINK(\"http://x\",\"click\")",
+    "formula looking": '=HYPERLINK("http://x","click")',
     "whitespace kept": "  two spaces before\r\nand a new line after  ",
     "1600 characters": ("Long thoughts about the park. " * 60)[:1600],
     "zero width and combining": "cafe\u0301 \u200bspace",
@@ -164,9 +169,12 @@ def test_an_mms_without_words_is_kept_and_acknowledged(client, town):
     assert "Words help" in reply[0]
     assert stored_texts(town) == []
     with town.db.session_scope() as session:
-        assert session.scalar(
-            select(func.count()).where(InboundMessage.provider_id == body["MessageSid"])
-        ) == 1
+        assert (
+            session.scalar(
+                select(func.count()).where(InboundMessage.provider_id == body["MessageSid"])
+            )
+            == 1
+        )
 
 
 def test_an_empty_body_is_acknowledged_not_stored_as_an_answer(client, town):

@@ -17,7 +17,9 @@ CHAT = 5551234567
 
 def post(client, update, secret=TELEGRAM_SECRET):  # type: ignore[no-untyped-def]
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-    return client.post(PATH, data=json.dumps(update), content_type="application/json", headers=headers)
+    return client.post(
+        PATH, data=json.dumps(update), content_type="application/json", headers=headers
+    )
 
 
 def count(services, model) -> int:  # type: ignore[no-untyped-def]
@@ -59,14 +61,18 @@ def test_a_wrong_or_missing_secret_gets_403_and_changes_nothing(live_client, tow
 
 def test_a_body_that_is_not_json_is_a_400(live_client, town):
     response = live_client.post(
-        PATH, data=b"{not json", content_type="application/json",
+        PATH,
+        data=b"{not json",
+        content_type="application/json",
         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
     assert response.status_code == 400
     assert count(town, InboundMessage) == 0
 
 
-def test_a_redelivered_update_id_is_stored_once_and_not_answered_twice(live_client, town, telegram_api):
+def test_a_redelivered_update_id_is_stored_once_and_not_answered_twice(
+    live_client, town, telegram_api
+):
     post(live_client, load_telegram("start_payload"))
     post(live_client, load_telegram("yes"))
     before = len(telegram_api.calls_for("sendMessage"))
@@ -98,7 +104,9 @@ def test_a_photo_with_a_caption_is_kept_with_its_file_reference(live_client, tow
     with town.db.session_scope() as session:
         assert session.scalars(select(Response.text)).all() == [update["message"]["caption"]]
         raw = session.scalar(
-            select(InboundMessage.raw_enc).where(InboundMessage.provider_id == str(update["update_id"]))
+            select(InboundMessage.raw_enc).where(
+                InboundMessage.provider_id == str(update["update_id"])
+            )
         )
     largest = update["message"]["photo"][-1]["file_id"]
     assert largest.encode() in town.vault.decrypt_bytes(raw)

@@ -40,7 +40,9 @@ def town(services):  # type: ignore[no-untyped-def]
 def say(client, text: str, message_id: str | None = None):  # type: ignore[no-untyped-def]
     import secrets
 
-    return client.post("/simulator/send", json={"text": text, "id": message_id or secrets.token_hex(8)})
+    return client.post(
+        "/simulator/send", json={"text": text, "id": message_id or secrets.token_hex(8)}
+    )
 
 
 def test_the_simulator_runs_the_same_conversation(client, town):

@@ -102,9 +102,7 @@ def community_add(
     if not KEYWORD_RE.match(keyword):
         fail(f"keyword {keyword!r} must be 2-32 letters or digits with no spaces")
     if keyword in RESERVED_WORDS:
-        fail(
-            f"keyword {keyword!r} is a word residents already use ({keyword} has a meaning of its own)"
-        )
+        fail(f"keyword {keyword!r} is a word residents already use for something else")
     parse_timezone(tz)
     quiet_start = quiet_end = None
     if quiet_hours.lower() != "off":

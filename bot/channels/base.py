@@ -20,7 +20,7 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    """Do not retry: `resident_status` says what it means for the resident (None: only this message)."""
+    """Do not retry; `resident_status` says what it means for the resident (None: nothing)."""
 
     def __init__(self, message: str, resident_status: str | None = "unreachable") -> None:
         super().__init__(message)

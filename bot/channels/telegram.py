@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 # the timedelta that its next major version returns; we accept both (retry_after_seconds).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut  # noqa: E402
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.channels.base import PermanentSendError, TransientSendError
 from bot.messages import Inbound, Outbound
