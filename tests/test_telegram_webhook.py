@@ -155,3 +155,11 @@ def test_a_send_that_fails_is_left_for_retry_and_still_answers_200(live_client, 
     assert post(live_client, load_telegram("start_payload")).status_code == 200
     with town.db.session_scope() as session:
         assert session.scalar(select(OutboundMessage.status)) == "failed"
+
+
+def test_blocking_the_bot_opts_the_resident_out(live_client, town, telegram_api):
+    post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
+    assert post(live_client, load_telegram("my_chat_member")).status_code == 200
+    with town.db.session_scope() as session:
+        assert session.scalar(select(Resident.status)) == "opted_out"

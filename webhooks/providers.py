@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
-from bot import inbox
+from bot import inbox, residents
 from bot.channels import sms, telegram
 from bot.delivery import deliver_replies
 from storage.models import OutboundMessage, utcnow
@@ -112,6 +112,16 @@ def telegram_update() -> tuple[str, int]:
     except Exception as exc:
         log.warning("telegram update refused: %s", exc)
         abort(400, "not a Telegram update")
+    blocked = telegram.blocked_chat(update_obj)
+    if blocked is not None:
+        with svc.db.session_scope() as session:
+            changed = residents.mark_blocked(session, svc.vault.address_hash("telegram", blocked))
+        log.info(
+            "telegram update %s: resident blocked the bot (%d records opted out)",
+            update_obj.update_id,
+            changed,
+        )
+        return "", 200
     parsed = telegram.parse_update(update_obj, utcnow())
     if isinstance(parsed, telegram.Ignored):
         log.info("telegram update %s ignored: %s", update_obj.update_id, parsed)

@@ -87,6 +87,14 @@ def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
     )
 
 
+def blocked_chat(update: Update) -> str | None:
+    """The private chat id when this update says the resident blocked the bot."""
+    member = update.my_chat_member
+    if member is None or member.chat.type != "private":
+        return None
+    return str(member.chat.id) if member.new_chat_member.status == "kicked" else None
+
+
 def retry_after_seconds(value: int | float | timedelta) -> float:
     """RetryAfter.retry_after is an int today and a timedelta in the next major version."""
     if isinstance(value, timedelta):
