@@ -5,6 +5,7 @@
   const input = document.getElementById("text");
   const errorBox = document.getElementById("error");
   const seen = new Set();
+  const urls = document.getElementById("compose").dataset;
 
   function bubble(from, text, buttons) {
     const item = document.createElement("li");
@@ -31,7 +32,7 @@
   }
 
   async function refresh() {
-    const res = await fetch("history", { credentials: "same-origin" });
+    const res = await fetch(urls.history, { credentials: "same-origin" });
     if (!res.ok) return;
     const data = await res.json();
     data.messages.forEach(function (m) {
@@ -43,7 +44,7 @@
 
   async function send(text) {
     errorBox.hidden = true;
-    const res = await fetch("send", {
+    const res = await fetch(urls.send, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
@@ -77,7 +78,7 @@
     el.addEventListener("click", function () { send(el.dataset.text); });
   });
   document.getElementById("reset").addEventListener("click", async function () {
-    await fetch("reset", { method: "POST", credentials: "same-origin",
+    await fetch(urls.reset, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: "{}" });
     seen.clear();
     log.innerHTML = "";
