@@ -1,0 +1,33 @@
+"""Organiser and staff pages under /admin: one module per resource, all behind the login."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask
+from flask_login import current_user
+
+from webhooks.admin import auth, campaigns, communities, exports, posters, responses  # noqa: F401
+from webhooks.admin.access import login_manager
+from webhooks.admin.blueprint import bp, csrf
+from webhooks.services import Services
+
+
+def init_app(app: Flask, built: Services) -> None:
+    """Register the admin pages, the login, CSRF and cookie settings; put the simulator behind
+    the login in production."""
+    production = built.settings.is_production
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # webhooks are signed instead
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.config.setdefault("TELEGRAM_BOT_USERNAME", os.environ.get("TELEGRAM_BOT_USERNAME", ""))
+    app.config.update(
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+    built.extra.setdefault("simulator_allowed", lambda: bool(current_user.is_authenticated))
