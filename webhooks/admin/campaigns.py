@@ -75,21 +75,21 @@ def form_to_source(form: CampaignForm) -> str:
     extra = extra if isinstance(extra, dict) else {}
     language = (form.language.data or "en").strip()
     prompt_extra = extra.get("prompts") or {}
+    rows = [
+        ((row.form.key.data or "").strip(), (row.form.text.data or "").strip())
+        for row in form.prompts.entries
+    ]
     data: dict[str, Any] = {
         "slug": form.slug.data,
         "title": form.title.data,
         "language": language,
         "prompts": [
             {
-                "id": row.form.key.data.strip() or f"q{index}",
-                "text": _with_translations(
-                    row.form.text.data.strip(),
-                    prompt_extra.get(row.form.key.data.strip()),
-                    language,
-                ),
+                "id": key or f"q{index}",
+                "text": _with_translations(text, prompt_extra.get(key), language),
             }
-            for index, row in enumerate(form.prompts.entries, start=1)
-            if (row.form.text.data or "").strip()
+            for index, (key, text) in enumerate(rows, start=1)
+            if text
         ],
     }
     if (form.nudge_after.data or "").strip() or (form.nudge_text.data or "").strip():
