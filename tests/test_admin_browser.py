@@ -60,7 +60,7 @@ def browser_page():  # type: ignore[no-untyped-def]
         context = browser.new_context(
             accept_downloads=True, viewport={"width": 1000, "height": 900}
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(20_000)
         page = context.new_page()
         try:
             yield page
@@ -132,7 +132,7 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     # Answer it in the simulator as a resident.
     page.goto(f"{live_app}/simulator/")
     page.get_by_role("button", name="CUMNOCK").click()
-    page.get_by_text("Reply YES to join").wait_for()
+    page.locator(".msg.bot", has_text="Reply YES to join").wait_for()
     page.get_by_label("Your message").fill("YES")
     page.get_by_label("Your message").press("Enter")
     page.locator(".msg.bot", has_text="festival feel like yours").wait_for()
@@ -166,6 +166,7 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Cumnock").click()
+    page.get_by_role("heading", name="Cumnock").wait_for()
     assert page.get_by_role("link", name="New campaign").count() == 0
     table = list(csv.reader(io.StringIO(download(page, "Download CSV").decode("utf-8"))))
     assert table[1][-1] == "Lanterns along the river, please"
