@@ -114,7 +114,9 @@ def test_a_login_form_without_its_csrf_token_is_refused(client, two_towns):
 )
 def test_forms_without_a_csrf_token_are_refused(client, two_towns, path, data):
     log_in(client, "boss@example.org")
-    assert client.post(path, data=data).status_code == 400
+    refused = client.post(path, data=data)
+    assert refused.status_code == 400
+    assert "nothing was changed" in refused.get_data(as_text=True)
     assert client.post(path, data={**data, "csrf_token": "forged"}).status_code == 400
     assert client.get("/admin/").status_code == 200  # still logged in, nothing changed
 

@@ -73,3 +73,64 @@ def test_the_same_email_cannot_be_added_twice(env):
     assert run("user", "add", "a@example.org", "--role", "admin", stdin=PASSWORD)[0] == 0
     code, out = run("user", "add", "A@example.org", "--role", "admin", stdin=PASSWORD)
     assert code != 0 and "already exists" in out
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
+    import os
+    import select as selectors
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = selectors.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.slow
+def test_on_a_terminal_the_password_is_asked_twice_and_not_shown(env, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import DATA_KEY
+
+    voices = Path(sys.executable).with_name("voices")
+    leader, follower = os.openpty()
+    environ = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "VOICES_DATA_KEY": DATA_KEY,
+        "SECRET_KEY": "x",
+        "VOICES_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    process = subprocess.Popen(
+        [str(voices), "user", "add", "t@example.org", "--role", "admin"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=environ,
+        cwd=tmp_path,
+    )
+    os.close(follower)
+    try:
+        assert b"Password" in _read_until(leader, b"Password")
+        os.write(leader, PASSWORD.encode() + b"\n")
+        assert b"confirmation" in _read_until(leader, b"confirmation")
+        os.write(leader, PASSWORD.encode() + b"\n")
+        rest = _read_until(leader, b"log in at /admin/")
+        assert process.wait(20) == 0
+    finally:
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+    assert b"created admin t@example.org" in rest
+    assert PASSWORD.encode() not in rest
+    with env.db.session_scope() as session:
+        assert users.check_password(session, "t@example.org", PASSWORD) is not None

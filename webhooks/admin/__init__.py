@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, render_template
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from webhooks.admin import auth, campaigns, communities, exports, posters, responses  # noqa: F401
 from webhooks.admin.access import login_manager
@@ -30,4 +31,10 @@ def init_app(app: Flask, built: Services) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_blueprint(bp)
+    app.register_error_handler(CSRFError, _form_expired)
     built.extra.setdefault("simulator_allowed", lambda: bool(current_user.is_authenticated))
+
+
+def _form_expired(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token: say so plainly and change nothing."""
+    return render_template("admin/form_expired.html", reason=error.description), 400
