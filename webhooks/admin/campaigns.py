@@ -49,6 +49,8 @@ def fill_from_starter(form: CampaignForm, spec: campaign_files.CampaignSpec) -> 
     """Put a starter file's campaign into the form; other languages ride along unchanged."""
     form.slug.data, form.title.data, form.language.data = spec.slug, spec.title, spec.language
     extra: dict[str, Any] = {"prompts": {}}
+    while len(form.prompts.entries) < min(len(spec.prompts) + 1, form.prompts.max_entries or 10):
+        form.prompts.append_entry()
     for row, prompt in zip(form.prompts.entries, spec.prompts, strict=False):
         row.form.key.data = prompt.key
         row.form.text.data, others = _split(prompt.text, spec.language)

@@ -56,7 +56,7 @@ class CampaignForm(FlaskForm):
     )
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     language = StringField("Language code", default="en", validators=[DataRequired()])
-    prompts = FieldList(FormField(PromptRow), min_entries=5, max_entries=10)
+    prompts = FieldList(FormField(PromptRow), min_entries=5, max_entries=20)
     nudge_after = StringField(
         "Nudge after", validators=[Optional()], description="Like 2d, 12h or 30m. Empty: no nudge."
     )
