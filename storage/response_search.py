@@ -43,6 +43,7 @@ def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]],
             Response.channel,
             Response.text,
             Resident.pseudonym,
+            Resident.address_enc,
             campaign.title,
             prompt.key,
         )
@@ -78,10 +79,11 @@ def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]],
             "channel": channel,
             "text": text,
             "resident": pseudonym,
+            "address_enc": address_enc,
             "campaign": title or "",
             "prompt": key or "",
         }
-        for rid, at, channel, text, pseudonym, title, key in found[:PAGE_SIZE]
+        for rid, at, channel, text, pseudonym, address_enc, title, key in found[:PAGE_SIZE]
     ]
     return rows, len(found) > PAGE_SIZE
 

@@ -178,3 +178,17 @@ def test_without_a_bot_username_the_poster_says_how_to_add_the_qr(app, client, o
     assert "Set TELEGRAM_BOT_USERNAME" in page
     assert client.get("/admin/communities/cumnock/poster.png").status_code == 404
     assert client.get("/admin/communities/cumnock/poster.pdf").data.startswith(b"%PDF")
+
+
+def test_only_admins_can_choose_to_see_contact_details(client, organiser, services):
+    add_campaign(organiser)
+    Phone(organiser, "+447700900001").join()
+    Phone(organiser, "+447700900001").send("Lanterns")
+    url = "/admin/communities/cumnock/responses?contact=1"
+    page = client.get(url).get_data(as_text=True)
+    assert "Lanterns" in page and "+447700900001" not in page and "Show contact" not in page
+    add_user(services, "boss@example.org", "admin")
+    admin = client.application.test_client()
+    log_in(admin, "boss@example.org")
+    assert "+447700900001" not in admin.get(url.replace("contact=1", "")).get_data(True)
+    assert "+447700900001" in admin.get(url).get_data(as_text=True)

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from storage import dashboard
 from storage.response_search import ResponseQuery, prompt_keys, search
-from webhooks.admin.access import community_or_404
+from webhooks.admin.access import community_or_404, me
 from webhooks.admin.blueprint import bp
 from webhooks.admin.forms import ResponseFilterForm
 from webhooks.services import services
@@ -36,6 +36,14 @@ def campaign_id_for(campaigns: list, slug: str | None) -> int | None:  # type: i
         if item.slug == slug:
             return int(item.id)
     return None
+
+
+def contact_detail(encrypted: str) -> str:
+    """A resident's phone number or chat id, for admins only."""
+    try:
+        return services().vault.decrypt(encrypted)
+    except ValueError:
+        return "cannot be read with this key"
 
 
 @bp.get("/communities/<slug>/responses")
@@ -64,12 +72,18 @@ def responses(slug: str) -> str:
             page=page_number,
         )
         rows, more = search(session, spec)
+        show_contact = me().is_admin and request.args.get("contact") == "1"
+        for row in rows:
+            encrypted = row.pop("address_enc")
+            if show_contact:
+                row["contact"] = contact_detail(encrypted)
         return render_template(
             "admin/responses.html",
             community=community,
             form=form,
             choices=choices,
             rows=rows,
+            show_contact=show_contact,
             more=more,
             page=page_number,
             zone=zone,
