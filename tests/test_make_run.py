@@ -63,4 +63,5 @@ def test_make_run_serves_the_demo_and_healthz(tmp_path):
         output = process.communicate(timeout=20)[0].decode()
     assert "demo: loaded community 'demo'" in output
     assert "/simulator" in output
+    assert "Organiser pages: http://127.0.0.1:" in output
     assert "SMS/WhatsApp: off" in output

@@ -44,6 +44,10 @@ def create_app(
     app.register_blueprint(providers.bp)
     app.register_blueprint(simulator.bp)
 
+    from webhooks import admin
+
+    admin.init_app(app, app.extensions["voices"])  # organiser and staff pages (issue 5)
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

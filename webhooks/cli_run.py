@@ -36,6 +36,10 @@ def serve(ctx: Context, host: str, port: int) -> None:
     for line in ctx.services.channel_lines():
         click.echo(line)
     click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
+    click.echo(
+        f"Organiser pages: {base}/admin/ (make a login first: "
+        ".venv/bin/voices user add EMAIL --role admin)"
+    )
     click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

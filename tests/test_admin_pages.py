@@ -1,0 +1,194 @@
+"""Organiser pages with the Flask test client: communities, campaigns, responses, posters."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Campaign, Community, UserCommunity
+from tests.admin_support import add_user, log_in, post_form
+from tests.helpers import Phone, add_campaign, add_community
+
+
+@pytest.fixture
+def organiser(client, services):  # type: ignore[no-untyped-def]
+    add_community(services, "cumnock", "Cumnock")
+    add_user(services, "org@example.org", "organiser", ("cumnock",))
+    log_in(client, "org@example.org")
+    return services
+
+
+def test_the_community_page_shows_who_was_heard_and_a_chart(client, organiser):
+    add_campaign(organiser)
+    Phone(organiser, "+447700900001").join()
+    Phone(organiser, "+447700900001").send("More benches by the river")
+    Phone(organiser, "+447700900002").join()
+    page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
+    assert '<dd id="joined">2</dd>' in page
+    assert '<dd id="heard">1 <small>(50%)</small></dd>' in page
+    assert '<dd id="unheard">1</dd>' in page
+    assert "<svg" in page and "Replies per day in Cumnock" in page
+    assert "Ideas for the winter festival" in page
+    compact = re.sub(r">\s+<", "><", page)
+    assert "<dt>Asked</dt><dd>3</dd>" in compact  # two first questions, one second
+    assert "<dt>Answered</dt><dd>1</dd>" in compact
+
+
+def test_an_organiser_creates_a_community_and_may_then_see_it(client, organiser):
+    response = post_form(
+        client,
+        "/admin/communities/new",
+        {"name": "Auchinleck", "slug": "auchinleck", "keyword": "", "timezone": "Europe/London"},
+    )
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Created Auchinleck. Residents text AUCHINLECK to join." in page
+    with organiser.db.session_scope() as session:
+        created = session.scalar(select(Community).where(Community.slug == "auchinleck"))
+        assert created.quiet_start == "20:00"
+        assert session.scalar(select(UserCommunity).where(UserCommunity.community_id == created.id))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"slug": "cumnock"}, "already has this short name"),
+        ({"keyword": "STOP"}, "already use this word"),
+        ({"timezone": "Mars/Olympus"}, "Unknown time zone"),
+        ({"slug": "Not A Slug"}, "Lower-case letters"),
+    ],
+)
+def test_a_community_form_with_mistakes_says_what_to_fix(client, organiser, changes, message):
+    data = {"name": "Somewhere", "slug": "somewhere", "keyword": "", "timezone": "Europe/London"}
+    response = post_form(client, "/admin/communities/new", {**data, **changes})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_starter_fills_the_form_and_launches_with_its_translations(client, organiser):
+    page = client.get("/admin/communities/cumnock/campaigns/new?starter=festival-ideas")
+    html = page.get_data(as_text=True)
+    assert "Ideas for the winter festival" in html and 'data-segments="1"' in html
+    form = {
+        "title": "Ideas for the winter festival",
+        "slug": "festival-ideas",
+        "language": "en",
+        "prompts-0-key": "idea",
+        "prompts-0-text": "What's one thing that would make the festival feel like yours?",
+        "prompts-1-key": "help",
+        "prompts-1-text": "Would you like to help make it happen?",
+        "translations": '{"prompts": {"help": {"gd": "Am bu toigh leat cuideachadh?"}}}',
+        "nudge_after": "2d",
+        "nudge_max": "2",
+        "nudge_text": "Still keen to hear from you.",
+        "thanks": "Thank you!",
+    }
+    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "Launched Ideas for the winter festival" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    with organiser.db.session_scope() as session:
+        made = session.scalar(select(Campaign))
+        assert made.status == "active" and made.nudge_after_seconds == 2 * 86400
+        assert made.prompts[1].text == {"en": "Would you like to help make it happen?", "gd": (
+            "Am bu toigh leat cuideachadh?"
+        )}  # fmt: skip
+    assert Phone(organiser).join()[-1].startswith("What's one thing")
+
+
+def test_a_campaign_from_scratch_can_be_scheduled_in_local_time(client, organiser):
+    form = {
+        "title": "Summer streets",
+        "slug": "summer",
+        "language": "en",
+        "prompts-0-key": "",
+        "prompts-0-text": "What would make your street nicer this summer?",
+        "start": "2030-07-01T10:00",
+    }
+    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Scheduled Summer streets" in page and "Mon 01 Jul 2030, 10:00" in page
+    with organiser.db.session_scope() as session:
+        made = session.scalar(select(Campaign))
+        assert made.status == "scheduled"
+        assert made.starts_at == datetime(2030, 7, 1, 9, 0, tzinfo=UTC)  # BST is UTC+1
+        assert made.prompts[0].key == "q1"
+
+
+def test_the_campaign_form_refuses_what_a_prompt_file_would(client, organiser):
+    add_campaign(organiser)
+    form = {"title": "Again", "slug": "festival-ideas", "language": "en", "prompts-0-text": "Hi?"}
+    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
+    assert "already launched in cumnock" in response.get_data(as_text=True)
+    form = {"title": "Empty", "slug": "empty", "language": "en"}
+    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
+    assert "at least one prompt" in response.get_data(as_text=True)
+    form = {**form, "prompts-0-text": "Hi?", "nudge_after": "soon", "nudge_text": "Hello?"}
+    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
+    assert "not a duration" in response.get_data(as_text=True)
+
+
+def test_closing_a_campaign_stops_its_questions(client, organiser):
+    add_campaign(organiser)
+    page = "/admin/communities/cumnock/campaigns/festival-ideas/"
+    response = post_form(client, page, {}, page + "close")
+    assert response.status_code == 302
+    assert "Closed Ideas for the winter festival" in client.get(page).get_data(as_text=True)
+    assert "We'll text when we have a question" in Phone(organiser).join()[-1]
+
+
+def test_responses_are_newest_first_searchable_and_filtered(client, organiser):
+    add_campaign(organiser)
+    sms, tg = Phone(organiser, "+447700900001"), Phone(organiser, "tg-42", channel="telegram")
+    sms.join()
+    sms.send("Lanterns along the river")
+    tg.join()
+    tg.send("A ceilidh in the town hall")
+    url = "/admin/communities/cumnock/responses"
+    page = client.get(url).get_data(as_text=True)
+    assert page.index("A ceilidh") < page.index("Lanterns")
+    assert "+447700900001" not in page and "tg-42" not in page
+    assert "Lanterns" not in client.get(url + "?q=CEILIDH+hall").get_data(as_text=True)
+    only_sms = client.get(url + "?channel=sms").get_data(as_text=True)
+    assert "Lanterns" in only_sms and "ceilidh" not in only_sms
+    assert "ceilidh" in client.get(url + "?campaign=festival-ideas&prompt=idea").get_data(True)
+    assert "No responses match" in client.get(url + "?since=2099-01-01").get_data(True)
+    assert "No responses match" in client.get(url + "?q=100%25").get_data(True)
+
+
+def test_a_poster_has_the_keyword_number_and_a_telegram_qr(app, client, organiser):
+    app.config["TELEGRAM_BOT_USERNAME"] = "@CumnockVoicesBot"
+    page = client.get("/admin/communities/cumnock/poster").get_data(as_text=True)
+    assert "Text <strong>CUMNOCK</strong> to <strong>+447700900000</strong>" in page
+    assert "https://t.me/CumnockVoicesBot?start=cumnock" in page
+    png = client.get("/admin/communities/cumnock/poster.png")
+    assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+    pdf = client.get("/admin/communities/cumnock/poster.pdf")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_without_a_bot_username_the_poster_says_how_to_add_the_qr(app, client, organiser):
+    app.config["TELEGRAM_BOT_USERNAME"] = ""
+    page = client.get("/admin/communities/cumnock/poster").get_data(as_text=True)
+    assert "Set TELEGRAM_BOT_USERNAME" in page
+    assert client.get("/admin/communities/cumnock/poster.png").status_code == 404
+    assert client.get("/admin/communities/cumnock/poster.pdf").data.startswith(b"%PDF")
+
+
+def test_only_admins_can_choose_to_see_contact_details(client, organiser, services):
+    add_campaign(organiser)
+    Phone(organiser, "+447700900001").join()
+    Phone(organiser, "+447700900001").send("Lanterns")
+    url = "/admin/communities/cumnock/responses?contact=1"
+    page = client.get(url).get_data(as_text=True)
+    assert "Lanterns" in page and "+447700900001" not in page and "Show contact" not in page
+    add_user(services, "boss@example.org", "admin")
+    admin = client.application.test_client()
+    log_in(admin, "boss@example.org")
+    assert "+447700900001" not in admin.get(url.replace("contact=1", "")).get_data(True)
+    assert "+447700900001" in admin.get(url).get_data(as_text=True)

@@ -1,0 +1,86 @@
+"""The communities a user may see, one community's page, and creating a community."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import flash, redirect, render_template, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from storage import dashboard, users
+from storage.models import Community
+from webhooks.admin.access import community_or_404, me, organisers_only
+from webhooks.admin.blueprint import bp
+from webhooks.admin.charts import replies_chart
+from webhooks.admin.forms import ActionForm, CommunityForm
+from webhooks.cli_commands import RESERVED_WORDS
+from webhooks.services import services
+
+
+@bp.get("/")
+def home() -> str:
+    """Every community this user may see, with who has and has not been heard."""
+    with services().db.session_scope() as session:
+        visible = users.visible_communities(session, me().row(session))
+        rows = [(c, dashboard.coverage(session, c.id)) for c in visible]
+    return render_template("admin/home.html", rows=rows, action=ActionForm())
+
+
+@bp.get("/communities/<slug>/")
+def community(slug: str) -> str:
+    """One community at a glance: coverage, replies over time, campaigns and their funnels."""
+    with services().db.session_scope() as session:
+        found = community_or_404(session, slug)
+        heard = dashboard.coverage(session, found.id)
+        series = dashboard.replies_per_day(session, found)
+        running = [
+            dashboard.funnel(session, c) for c in dashboard.active_campaigns(session, found.id)
+        ]
+        everything = dashboard.campaigns(session, found.id)
+        chart = replies_chart(series, f"Replies per day in {found.name}, last {len(series)} days")
+        return render_template(
+            "admin/community.html",
+            community=found,
+            coverage=heard,
+            chart=chart,
+            series=series,
+            funnels=running,
+            campaigns=everything,
+            action=ActionForm(),
+        )
+
+
+@bp.route("/communities/new", methods=["GET", "POST"])
+@organisers_only
+def new_community() -> Response | str:
+    """Create a community; an organiser who creates one may see it from then on."""
+    form = CommunityForm()
+    if form.validate_on_submit():
+        keyword = (form.keyword.data or form.slug.data.replace("-", "")).upper()
+        try:
+            ZoneInfo(form.timezone.data.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            form.timezone.errors = ["Unknown time zone; use a name like Europe/London."]
+        with services().db.session_scope() as session:
+            if session.scalar(select(Community.id).where(Community.slug == form.slug.data)):
+                form.slug.errors = ["A community already has this short name."]
+            if keyword in RESERVED_WORDS:
+                form.keyword.errors = ["Residents already use this word for something else."]
+            elif session.scalar(select(Community.id).where(Community.keyword == keyword)):
+                form.keyword.errors = ["Another community already uses this keyword."]
+            if not (form.slug.errors or form.keyword.errors or form.timezone.errors):
+                created = Community(
+                    slug=form.slug.data,
+                    name=form.name.data.strip(),
+                    keyword=keyword,
+                    timezone=form.timezone.data.strip(),
+                    sms_number=(form.sms_number.data or "").strip() or None,
+                )
+                session.add(created)
+                session.flush()
+                if not me().is_admin:
+                    users.grant(session, me().row(session), created)
+                flash(f"Created {created.name}. Residents text {keyword} to join.")
+                return redirect(url_for("admin.community", slug=created.slug))
+    return render_template("admin/community_new.html", form=form)

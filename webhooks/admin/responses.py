@@ -1,0 +1,91 @@
+"""Reading responses: newest first, search and filters, only pseudonyms."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import render_template, request
+from werkzeug.datastructures import MultiDict
+
+from storage import dashboard
+from storage.response_search import ResponseQuery, prompt_keys, search
+from webhooks.admin.access import community_or_404, me
+from webhooks.admin.blueprint import bp
+from webhooks.admin.forms import ResponseFilterForm
+from webhooks.services import services
+
+CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram", "simulator": "Simulator"}
+
+
+def local_day(value: str | None, zone: ZoneInfo, end: bool) -> datetime | None:
+    """A YYYY-MM-DD date as the start of that local day (or the start of the next, for an end)."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value.strip()[:10], "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start + timedelta(days=1) if end else start
+
+
+def campaign_id_for(campaigns: list, slug: str | None) -> int | None:  # type: ignore[type-arg]
+    """The id of the community's campaign with this slug, if any."""
+    for item in campaigns:
+        if item.slug == slug:
+            return int(item.id)
+    return None
+
+
+def contact_detail(encrypted: str) -> str:
+    """A resident's phone number or chat id, for admins only."""
+    try:
+        return services().vault.decrypt(encrypted)
+    except ValueError:
+        return "cannot be read with this key"
+
+
+@bp.get("/communities/<slug>/responses")
+def responses(slug: str) -> str:
+    """Responses, newest first, with search and filters."""
+    form = ResponseFilterForm(formdata=MultiDict(request.args))
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    with services().db.session_scope() as session:
+        community = community_or_404(session, slug)
+        zone = ZoneInfo(community.timezone)
+        campaigns = dashboard.campaigns(session, community.id)
+        choices = {
+            "campaign": [(c.slug, c.title) for c in campaigns],
+            "prompt": [(k, k) for k in prompt_keys(session, community.id)],
+            "channel": list(CHANNELS.items()),
+        }
+        spec = ResponseQuery(
+            community_id=community.id,
+            words=(form.q.data or "").strip()[:200],
+            campaign_id=campaign_id_for(campaigns, form.campaign.data),
+            prompt_key=form.prompt.data or "",
+            channel=form.channel.data or "",
+            since=local_day(form.since.data, zone, end=False),
+            until=local_day(form.until.data, zone, end=True),
+            page=page_number,
+        )
+        rows, more = search(session, spec)
+        show_contact = me().is_admin and request.args.get("contact") == "1"
+        for row in rows:
+            encrypted = row.pop("address_enc")
+            if show_contact:
+                row["contact"] = contact_detail(encrypted)
+        return render_template(
+            "admin/responses.html",
+            community=community,
+            form=form,
+            choices=choices,
+            rows=rows,
+            show_contact=show_contact,
+            more=more,
+            page=page_number,
+            zone=zone,
+            args={k: v for k, v in request.args.items() if k != "page"},
+        )

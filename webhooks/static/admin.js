@@ -1,0 +1,39 @@
+// Live SMS segment count under each text field marked data-segments,
+// with the same rules as bot.texts.sms_segments (GSM-7 160/153, UCS-2 70/67).
+(function () {
+  "use strict";
+  var BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  var EXTENDED = "^{}\\[~]|€\f";
+
+  function segments(body) {
+    var units = 0, gsm = true, ch;
+    for (ch of body) {
+      if (EXTENDED.indexOf(ch) >= 0) { units += 2; }
+      else if (BASIC.indexOf(ch) >= 0) { units += 1; }
+      else { gsm = false; break; }
+    }
+    var single = 160, multi = 153, encoding = "GSM-7";
+    if (!gsm) {
+      units = body.length; // UTF-16 code units, as UCS-2 counts them
+      single = 70; multi = 67; encoding = "UCS-2";
+    }
+    var count = units === 0 ? 0 : (units <= single ? 1 : Math.ceil(units / multi));
+    return { count: count, encoding: encoding, units: units };
+  }
+
+  function update(field, output) {
+    var s = segments(field.value);
+    output.textContent = s.count === 0 ? "" :
+      s.count + (s.count === 1 ? " SMS segment" : " SMS segments") + " (" + s.encoding + ")" +
+      (s.count > 2 ? " – please shorten to 2 or fewer" : "");
+    output.classList.toggle("too-long", s.count > 2);
+  }
+
+  document.querySelectorAll("[data-segments]").forEach(function (field) {
+    var output = document.querySelector('[data-segments-for="' + field.id + '"]');
+    if (!output) { return; }
+    field.addEventListener("input", function () { update(field, output); });
+    update(field, output);
+  });
+})();
