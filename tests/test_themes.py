@@ -1,0 +1,220 @@
+"""Staff see what a community said: themes made of the answers residents actually wrote."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.db import Database
+from storage.models import Campaign, Community, Prompt, Resident, Response
+from storage.theme_groups import SMALLER_GROUPS, group_shares
+from storage.theme_words import content_words
+from storage.themes import Answer, ThemeFilter, ThemeMap, find_themes, theme_map
+from tests.theme_answers import Written, realistic_answers
+
+CONTACT = re.compile(r"@|\d[\d\s().-]{5,}\d")
+START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+
+
+def store(db: Database, written: list[Written], slug: str = "cumnock") -> dict[int, Written]:
+    """Save the answers as responses to one prompt, a few minutes apart; map id -> answer."""
+    with db.session_scope() as session:
+        community = Community(slug=slug, name=slug.title(), keyword=slug.upper())
+        session.add(community)
+        session.flush()
+        campaign = Campaign(community_id=community.id, slug="town-ideas", title="Town ideas")
+        session.add(campaign)
+        session.flush()
+        prompt = Prompt(campaign_id=campaign.id, position=0, key="idea", text={"en": "Ideas?"})
+        session.add(prompt)
+        session.flush()
+        residents: dict[int, int] = {}
+        stored: dict[int, Written] = {}
+        for number, answer in enumerate(written):
+            if answer.resident not in residents:
+                resident = Resident(
+                    community_id=community.id,
+                    channel="sms",
+                    address_enc="sealed",
+                    address_hash=f"{slug}-{answer.resident}",
+                    pseudonym=f"{slug}-r{answer.resident}",
+                    status="joined",
+                )
+                session.add(resident)
+                session.flush()
+                residents[answer.resident] = resident.id
+            response = Response(
+                community_id=community.id,
+                campaign_id=campaign.id,
+                prompt_id=prompt.id,
+                resident_id=residents[answer.resident],
+                channel="sms",
+                text=answer.text,
+                received_at=START + timedelta(minutes=10 * number),
+            )
+            session.add(response)
+            session.flush()
+            stored[response.id] = answer
+        return stored
+
+
+def community_id(db: Database, slug: str = "cumnock") -> int:
+    with db.session_scope() as session:
+        return session.query(Community.id).filter(Community.slug == slug).scalar()
+
+
+@pytest.fixture
+def town(db: Database) -> tuple[dict[int, Written], ThemeMap]:
+    """A town's few hundred answers about a play park, bus times and a youth club, themed."""
+    stored = store(db, realistic_answers())
+    with db.session_scope() as session:
+        found = theme_map(session, ThemeFilter(community_id=community_id(db)))
+    return stored, found
+
+
+def topics_of(stored: dict[int, Written], ids: list[int]) -> Counter[str]:
+    return Counter(stored[rid].topic for rid in ids)
+
+
+def test_the_themes_are_the_topics_residents_wrote_about(town):
+    stored, found = town
+    assert len(found.themes) == 3
+    theme_of_topic = {}
+    for theme in found.themes:
+        topic, count = topics_of(stored, theme.response_ids).most_common(1)[0]
+        assert count >= 0.95 * theme.answers, f"{theme.label} mixes topics"
+        theme_of_topic[topic] = theme
+    assert set(theme_of_topic) == {"play park", "bus times", "youth club"}
+    for topic, theme in theme_of_topic.items():
+        written = sum(1 for answer in stored.values() if answer.topic == topic)
+        assert topics_of(stored, theme.response_ids)[topic] >= 0.85 * written, topic
+    assert "play park" in theme_of_topic["play park"].words
+    assert "youth club" in theme_of_topic["youth club"].words
+    assert any("bus" in word for word in theme_of_topic["bus times"].words)
+
+
+def test_every_answer_is_counted_exactly_once(town):
+    stored, found = town
+    listed = [rid for theme in found.themes for rid in theme.response_ids]
+    listed += found.other_response_ids
+    assert sorted(listed) == sorted(stored)
+    shape = found.as_json()
+    assert shape["answers"] == len(stored)
+    assert sum(t["answers"] for t in shape["themes"]) + shape["other"]["answers"] == len(stored)
+
+
+def test_short_replies_and_emoji_count_as_other_and_are_never_dropped(town):
+    stored, found = town
+    noise = {rid for rid, answer in stored.items() if answer.topic == "noise"}
+    assert {stored[rid].text for rid in noise} >= {"yes", "dunno", "👍"}
+    assert noise <= set(found.other_response_ids)
+
+
+def test_quotes_never_show_a_phone_number_or_email_address(town):
+    stored, found = town
+    assert sum(1 for answer in stored.values() if CONTACT.search(answer.text)) > 20
+    shown = [quote for theme in found.themes for quote in theme.quotes]
+    shown += [item.quote for item in found.said_once]
+    assert all(2 <= len(theme.quotes) <= 3 for theme in found.themes)
+    assert shown and not [quote for quote in shown if CONTACT.search(quote)]
+
+
+def test_quotes_are_real_words_from_different_residents_of_the_theme(town):
+    stored, found = town
+    for theme in found.themes:
+        writers = {stored[rid].resident for rid in theme.response_ids}
+        texts = {stored[rid].text for rid in theme.response_ids}
+        assert all(any(quote.split("[")[0] in text for text in texts) for quote in theme.quotes)
+        assert len(writers) >= len(theme.quotes)
+
+
+def test_unusual_answers_are_kept_as_said_once(town):
+    stored, found = town
+    said_once = {item.response_id for item in found.said_once}
+    unusual = {rid for rid, answer in stored.items() if answer.topic == "said once"}
+    assert unusual <= said_once
+    assert said_once <= set(found.other_response_ids)
+
+
+def test_dialect_spellings_read_as_the_everyday_word():
+    assert "children" in content_words("the weans have naewhere tae play")
+    assert "children" in content_words("For the bairns!!")
+    assert content_words("busses dont run") == ["bus", "run"]
+    assert content_words("the yoof club") == ["youth", "club"]
+    assert content_words("Aye, dunno 🤷 tbh") == []
+    assert content_words("Fèis in the sgoil") == content_words("feis in the sgoil")
+
+
+def test_a_theme_told_by_fewer_than_five_residents_is_folded_into_other():
+    answers = [Answer(rid, w.resident, w.text) for rid, w in enumerate(realistic_answers(), 1)]
+    dog_lines = [
+        "dog fouling on the pavement outside the school is disgusting",
+        "owners never pick up the dog fouling on the pavement",
+        "dog fouling everywhere on the pavement by the shops",
+        "fine the owners for dog fouling on the pavement",
+        "the pavement is covered in dog fouling again",
+    ]
+    dogs = [
+        Answer(10_000 + n, 9_000 + n % 4, line) for n, line in enumerate(dog_lines * 4)
+    ]  # twenty answers, but from only four residents
+    dog_ids = {answer.response_id for answer in dogs}
+    everyone = find_themes(answers + dogs, min_residents=1)
+    assert any(dog_ids <= set(theme.response_ids) for theme in everyone.themes)
+    folded = find_themes(answers + dogs)
+    assert dog_ids <= set(folded.other_response_ids)
+    assert all(theme.residents >= 5 for theme in folded.themes)
+    assert not any("fouling" in " ".join(theme.words) for theme in folded.themes)
+
+
+def test_the_same_answers_give_the_same_themes_in_any_order():
+    answers = [Answer(rid, w.resident, w.text) for rid, w in enumerate(realistic_answers(), 1)]
+    first = find_themes(answers).as_json()
+    again = find_themes(list(reversed(answers))).as_json()
+    assert first == again
+    assert [item.response_id for item in find_themes(answers).said_once] == [
+        item.response_id for item in find_themes(list(reversed(answers))).said_once
+    ]
+
+
+def test_a_handful_of_answers_is_all_other_rather_than_a_made_up_theme():
+    few = [Answer(1, 1, "more buses please"), Answer(2, 2, "fix the swings"), Answer(3, 3, "yes")]
+    found = find_themes(few)
+    assert found.themes == [] and found.other_response_ids == [1, 2, 3]
+    assert find_themes([]).as_json() == {
+        "answers": 0,
+        "themes": [],
+        "other": {"answers": 0, "response_ids": []},
+    }
+
+
+def test_hidden_messages_are_left_out_of_themes(db):
+    stored = store(db, realistic_answers())
+    hidden = frozenset(list(stored)[:10])
+    with db.session_scope() as session:
+        found = theme_map(
+            session, ThemeFilter(community_id=community_id(db), hidden_response_ids=hidden)
+        )
+    listed = {rid for theme in found.themes for rid in theme.response_ids}
+    listed |= set(found.other_response_ids)
+    assert found.answers == len(stored) - 10 and not listed & hidden
+
+
+def test_group_shares_show_only_groups_of_five_or_more():
+    residents = range(1, 21)
+    groups = {r: "under 25" for r in range(1, 11)}
+    groups.update({r: "carer" for r in range(11, 14)})
+    groups.update({r: "over 65" for r in range(14, 17)})
+    shares = group_shares(residents, groups)
+    assert [(s.label, s.residents, s.share) for s in shares] == [
+        ("under 25", 10, 0.5),
+        (SMALLER_GROUPS, 10, 0.5),
+    ]
+    assert group_shares(range(10, 14), groups) == []  # one under 25 and three carers
+    assert [s.label for s in group_shares(range(1, 26), groups)] == [
+        "under 25",
+        "not said",
+        SMALLER_GROUPS,
+    ]
