@@ -24,6 +24,7 @@ THEME_WORDS = 6
 QUOTES = 3
 QUOTE_MIN_WORDS = 3
 QUOTE_MAX_CHARS = 240
+QUOTE_POOL = 30
 QUOTE_OVERLAP = 0.5  # share of words two quotes may have in common before one is a repeat
 SAID_ONCE_MIN_WORDS = 3
 SAID_ONCE_FAR = 0.15  # cosine similarity below which an answer is far from a theme
@@ -197,6 +198,11 @@ def _quotes(
 ) -> list[str]:
     """Up to three answers closest to the theme's centre, each from a different resident."""
     ranked = sorted(members, key=lambda i: (-clustering.similarity[i], ordered[i].response_id))
+    # Among the most central answers, words shown whole read better than ones with [phone] in.
+    head = ranked[:QUOTE_POOL]
+    clean = [i for i in head if redact(ordered[i].text) == ordered[i].text]
+    masked = [i for i in head if i not in set(clean)]
+    ranked = clean + masked + ranked[QUOTE_POOL:]
     quotes: list[str] = []
     seen_residents: set[int] = set()
     said: list[set[str]] = []

@@ -4,66 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage.db import Database
-from storage.models import Campaign, Community, Prompt, Resident, Response
 from storage.theme_groups import SMALLER_GROUPS, group_shares
 from storage.theme_words import content_words
 from storage.themes import Answer, ThemeFilter, ThemeMap, find_themes, theme_map
-from tests.theme_answers import Written, realistic_answers
+from tests.theme_answers import Written, community_id, realistic_answers, store
 
 CONTACT = re.compile(r"@|\d[\d\s().-]{5,}\d")
-START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-
-
-def store(db: Database, written: list[Written], slug: str = "cumnock") -> dict[int, Written]:
-    """Save the answers as responses to one prompt, a few minutes apart; map id -> answer."""
-    with db.session_scope() as session:
-        community = Community(slug=slug, name=slug.title(), keyword=slug.upper())
-        session.add(community)
-        session.flush()
-        campaign = Campaign(community_id=community.id, slug="town-ideas", title="Town ideas")
-        session.add(campaign)
-        session.flush()
-        prompt = Prompt(campaign_id=campaign.id, position=0, key="idea", text={"en": "Ideas?"})
-        session.add(prompt)
-        session.flush()
-        residents: dict[int, int] = {}
-        stored: dict[int, Written] = {}
-        for number, answer in enumerate(written):
-            if answer.resident not in residents:
-                resident = Resident(
-                    community_id=community.id,
-                    channel="sms",
-                    address_enc="sealed",
-                    address_hash=f"{slug}-{answer.resident}",
-                    pseudonym=f"{slug}-r{answer.resident}",
-                    status="joined",
-                )
-                session.add(resident)
-                session.flush()
-                residents[answer.resident] = resident.id
-            response = Response(
-                community_id=community.id,
-                campaign_id=campaign.id,
-                prompt_id=prompt.id,
-                resident_id=residents[answer.resident],
-                channel="sms",
-                text=answer.text,
-                received_at=START + timedelta(minutes=10 * number),
-            )
-            session.add(response)
-            session.flush()
-            stored[response.id] = answer
-        return stored
-
-
-def community_id(db: Database, slug: str = "cumnock") -> int:
-    with db.session_scope() as session:
-        return session.query(Community.id).filter(Community.slug == slug).scalar()
 
 
 @pytest.fixture

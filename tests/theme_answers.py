@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Campaign, Community, Prompt, Resident, Response
 
 # Each topic: what residents ask for, and why or what else; an answer joins one of each.
 PLAY_PARK = (
@@ -139,6 +145,7 @@ TAILS = [
     " - text me 07700900456 if you want to chat",
     " (my email is wee.davie@example.co.uk)",
 ]
+START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 TOPICS = {"play park": PLAY_PARK, "bus times": BUS_TIMES, "youth club": YOUTH_CLUB}
 
 
@@ -172,3 +179,64 @@ def realistic_answers(per_topic: int = 90, noise: int = 40, seed: int = 8) -> li
         written.append(Written(resident=resident, topic="said once", text=line))
     rng.shuffle(written)
     return written
+
+
+def store(
+    db: Database,
+    written: list[Written],
+    slug: str = "cumnock",
+    campaign_slug: str = "town-ideas",
+    start: datetime = START,
+) -> dict[int, Written]:
+    """Save answers as responses to one campaign prompt, ten minutes apart; map id -> answer."""
+    with db.session_scope() as session:
+        community = session.scalar(select(Community).where(Community.slug == slug))
+        if community is None:
+            community = Community(slug=slug, name=slug.title(), keyword=slug.upper())
+            session.add(community)
+            session.flush()
+        campaign = Campaign(community_id=community.id, slug=campaign_slug, title=campaign_slug)
+        session.add(campaign)
+        session.flush()
+        prompt = Prompt(campaign_id=campaign.id, position=0, key="idea", text={"en": "Ideas?"})
+        session.add(prompt)
+        session.flush()
+        residents = dict(
+            session.execute(
+                select(Resident.pseudonym, Resident.id).where(Resident.community_id == community.id)
+            ).all()
+        )
+        stored: dict[int, Written] = {}
+        for number, answer in enumerate(written):
+            pseudonym = f"{slug}-r{answer.resident}"
+            if pseudonym not in residents:
+                resident = Resident(
+                    community_id=community.id,
+                    channel="sms",
+                    address_enc="sealed",
+                    address_hash=pseudonym,
+                    pseudonym=pseudonym,
+                    status="joined",
+                )
+                session.add(resident)
+                session.flush()
+                residents[pseudonym] = resident.id
+            response = Response(
+                community_id=community.id,
+                campaign_id=campaign.id,
+                prompt_id=prompt.id,
+                resident_id=residents[pseudonym],
+                channel="sms",
+                text=answer.text,
+                received_at=start + timedelta(minutes=10 * number),
+            )
+            session.add(response)
+            session.flush()
+            stored[response.id] = answer
+        return stored
+
+
+def community_id(db: Database, slug: str = "cumnock") -> int:
+    """The id of the community with this slug."""
+    with db.session_scope() as session:
+        return session.scalars(select(Community.id).where(Community.slug == slug)).one()
