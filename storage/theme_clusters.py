@@ -13,11 +13,10 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
-from storage.theme_words import terms
-
 MIN_ANSWERS = 10  # fewer answers with words than this are read one by one, not clustered
-MAX_DIMENSIONS = 100
+MAX_DIMENSIONS = 64
 SAMPLE = 2000  # answers used to choose how many themes there are
+TRIES = 8  # k-means starts per choice of k: short answers have many poor local optima
 FIT = 0.2  # cosine similarity to a theme's centre an answer needs to belong to it
 CLOSE_CENTRES = 0.3  # centres this similar share their words: one theme, not two
 GOOD_ENOUGH = 0.9  # the fewest themes whose silhouette is this close to the best one wins
@@ -88,22 +87,22 @@ def _same(doc: list[str]) -> list[str]:
     return doc
 
 
-def cluster_answers(words: list[list[str]], *, max_themes: int, seed: int) -> Clustering:
-    """Cluster answers given as their content words; answers with no shared words fit none."""
+def cluster_answers(documents: list[list[str]], *, max_themes: int, seed: int) -> Clustering:
+    """Cluster answers given as their terms; answers sharing no term with another fit none."""
     # One thread: OpenMP workers spin-wait and slow k-means down many times on a busy machine.
     with threadpool_limits(limits=1):
-        return _cluster(words, max_themes=max_themes, seed=seed)
+        return _cluster(documents, max_themes=max_themes, seed=seed)
 
 
-def _cluster(words: list[list[str]], *, max_themes: int, seed: int) -> Clustering:
-    size = len(words)
-    if sum(1 for doc in words if doc) < MIN_ANSWERS or max_themes < 1:
+def _cluster(documents: list[list[str]], *, max_themes: int, seed: int) -> Clustering:
+    size = len(documents)
+    if sum(1 for doc in documents if doc) < MIN_ANSWERS or max_themes < 1:
         return Clustering.empty(size)
     vectorizer = TfidfVectorizer(
         analyzer=_same, min_df=2, max_df=0.6, sublinear_tf=True, dtype=np.float32
     )
     try:
-        weights = vectorizer.fit_transform([terms(doc) for doc in words]).tocsr()
+        weights = vectorizer.fit_transform(documents).tocsr()
     except ValueError:  # no word is shared by two answers
         return Clustering.empty(size)
     rows = np.flatnonzero(weights.getnnz(axis=1) > 0)
@@ -140,7 +139,7 @@ def _choose_centres(points: np.ndarray, max_themes: int, seed: int) -> np.ndarra
     most = min(max_themes, len(sample) // 5)
     scored: list[tuple[float, np.ndarray]] = []
     for k in range(2, most + 1):
-        model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(sample)
+        model = KMeans(n_clusters=k, n_init=TRIES, random_state=seed).fit(sample)
         if len(set(model.labels_)) < 2:
             continue
         score = float(silhouette_score(sample, model.labels_, metric="cosine"))
@@ -154,20 +153,19 @@ def _choose_centres(points: np.ndarray, max_themes: int, seed: int) -> np.ndarra
 
 
 def _merge_close(centres: np.ndarray) -> list[list[int]]:
-    """Group centres that are close to one another (single link), in order of first centre."""
-    parent = list(range(len(centres)))
-
-    def root(index: int) -> int:
-        while parent[index] != index:
-            index = parent[index]
-        return index
-
+    """Group centres that are all close to one another (complete link), so themes never chain."""
     similar = centres @ centres.T
-    for first in range(len(centres)):
-        for second in range(first + 1, len(centres)):
-            if similar[first, second] >= CLOSE_CENTRES:
-                parent[max(root(first), root(second))] = min(root(first), root(second))
-    groups: dict[int, list[int]] = {}
-    for index in range(len(centres)):
-        groups.setdefault(root(index), []).append(index)
-    return list(groups.values())
+    groups = [[index] for index in range(len(centres))]
+    pairs = sorted(
+        ((similar[i, j], i, j) for i in range(len(centres)) for j in range(i + 1, len(centres))),
+        key=lambda pair: (-pair[0], pair[1], pair[2]),
+    )
+    for value, first, second in pairs:
+        if value < CLOSE_CENTRES:
+            break
+        home = next(group for group in groups if first in group)
+        other = next(group for group in groups if second in group)
+        if home is not other and all(similar[i, j] >= CLOSE_CENTRES for i in home for j in other):
+            home.extend(other)
+            groups.remove(other)
+    return sorted(sorted(group) for group in groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -26,7 +27,7 @@ CHAT_STOP_WORDS = _word_set(
     youre theyre thats theres whats its lets get got getting go going gonna wanna gotta
     need needs want wants would could should also even still really actually honestly
     one two bit more less better make makes made know say said people area town place
-    email phone postcode
+    email phone postcode call text chat contact ring message number
     """
 )
 # Scots words that carry no theme ("aye", "wee", "dinnae") and would otherwise look like one.
@@ -83,12 +84,18 @@ SPELLINGS = {
     "playground": "play park",
     "swingpark": "play park",
 }
-WORD = re.compile(r"[^\W\d_]{2,}")
 APOSTROPHES = re.compile(r"['’‘`´]")
+# Phone numbers and postcodes hold digits, e-mail addresses an @: without them, no redaction.
+MAY_HOLD_CONTACT = re.compile(r"[\d@]")
+# A word of two or more letters (captured), or punctuation that ends a phrase (captured as "").
+TOKENS = re.compile(r"([^\W\d_]{2,})|[.,;:!?()\[\]/\\\n\r\t\"“”–—-]+")
+RUN_BREAK: tuple[str | None, ...] = (None,)
 
 
 def plain_letters(text: str) -> str:
     """Lower-case `text` and drop accents, so "fèis" and "feis" are one word."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -106,24 +113,44 @@ def singular(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> list[str]:
-    """The words of an answer that can carry a theme, normalised, in order.
+@functools.lru_cache(maxsize=100_000)
+def _read_word(raw: str) -> tuple[str | None, ...]:
+    """A written word as the words it stands for, None for each stop word (a run break)."""
+    read: list[str | None] = []
+    for word in SPELLINGS.get(raw, raw).split():
+        folded = singular(word)
+        read.append(None if word in STOP_WORDS or folded in STOP_WORDS else folded)
+    return tuple(read)
+
+
+def phrases(text: str) -> list[list[str]]:
+    """Runs of theme-carrying words, normalised; a stop word or punctuation ends a run.
 
     Contact details are masked first and digits and emoji are not words, so a phone number or
     an emoji never makes a theme; fillers, Scots and Gaelic function words are dropped.
     """
-    cleaned = APOSTROPHES.sub("", plain_letters(redact(text)))
-    words: list[str] = []
-    for raw in WORD.findall(cleaned):
-        for word in SPELLINGS.get(raw, raw).split():
-            if word in STOP_WORDS:
-                continue
-            folded = singular(word)
-            if folded not in STOP_WORDS:
-                words.append(folded)
-    return words
+    if MAY_HOLD_CONTACT.search(text):
+        text = redact(text)
+    runs: list[list[str]] = []
+    run: list[str] = []
+    for raw in TOKENS.findall(APOSTROPHES.sub("", plain_letters(text))):
+        for word in _read_word(raw) if raw else RUN_BREAK:
+            if word is not None:
+                run.append(word)
+            elif run:
+                runs.append(run)
+                run = []
+    if run:
+        runs.append(run)
+    return runs
 
 
-def terms(words: list[str]) -> list[str]:
-    """Single words and adjacent pairs ("play park", "youth club") as features."""
-    return words + [f"{first} {second}" for first, second in itertools.pairwise(words)]
+def content_words(text: str) -> list[str]:
+    """The words of an answer that can carry a theme, normalised, in order."""
+    return [word for run in phrases(text) for word in run]
+
+
+def terms(runs: list[list[str]]) -> list[str]:
+    """Single words and pairs written side by side ("play park", "youth club") as features."""
+    words = [word for run in runs for word in run]
+    return words + [f"{a} {b}" for run in runs for a, b in itertools.pairwise(run)]

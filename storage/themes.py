@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from storage.models import Prompt, Response
 from storage.redact import redact
 from storage.theme_clusters import Clustering, cluster_answers
-from storage.theme_words import content_words
+from storage.theme_words import phrases, terms
 
 MAX_THEMES = 10
 MIN_RESIDENTS = 5  # a theme told by fewer people could point at someone, so it joins "other"
@@ -152,8 +152,9 @@ def find_themes(
 ) -> ThemeMap:
     """Group answers into up to `max_themes` themes; the same answers give the same themes."""
     ordered = sorted(answers, key=lambda answer: answer.response_id)
-    words = [content_words(answer.text) for answer in ordered]
-    clustering = cluster_answers(words, max_themes=max_themes, seed=seed)
+    runs = [phrases(answer.text) for answer in ordered]
+    words = [[word for run in found for word in run] for found in runs]
+    clustering = cluster_answers([terms(found) for found in runs], max_themes=max_themes, seed=seed)
     themes: list[Theme] = []
     kept_centroids: list[int] = []
     for cluster in range(clustering.count):
@@ -201,7 +202,7 @@ def _quotes(
     # Among the most central answers, words shown whole read better than ones with [phone] in.
     head = ranked[:QUOTE_POOL]
     clean = [i for i in head if redact(ordered[i].text) == ordered[i].text]
-    masked = [i for i in head if i not in set(clean)]
+    masked = [i for i in head if redact(ordered[i].text) != ordered[i].text]
     ranked = clean + masked + ranked[QUOTE_POOL:]
     quotes: list[str] = []
     seen_residents: set[int] = set()
