@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
@@ -98,20 +100,23 @@ def _cluster(documents: list[list[str]], *, max_themes: int, seed: int) -> Clust
     size = len(documents)
     if sum(1 for doc in documents if doc) < MIN_ANSWERS or max_themes < 1:
         return Clustering.empty(size)
-    vectorizer = TfidfVectorizer(
-        analyzer=_same, min_df=2, max_df=0.6, sublinear_tf=True, dtype=np.float32
-    )
+    vectorizer = TfidfVectorizer(analyzer=_same, min_df=2, sublinear_tf=True, dtype=np.float32)
     try:
         weights = vectorizer.fit_transform(documents).tocsr()
     except ValueError:  # no word is shared by two answers
         return Clustering.empty(size)
     rows = np.flatnonzero(weights.getnnz(axis=1) > 0)
-    dimensions = min(MAX_DIMENSIONS, weights.shape[1] - 1, len(rows) - 1)
-    if len(rows) < MIN_ANSWERS or dimensions < 2:
+    if len(rows) < MIN_ANSWERS:
         return Clustering.empty(size)
-    svd = TruncatedSVD(n_components=dimensions, random_state=seed)
-    reduced = normalize(svd.fit_transform(weights[rows]))
-    centres = normalize(_choose_centres(reduced, max_themes, seed))
+    if weights.shape[1] <= MAX_DIMENSIONS:  # few words: they are the dimensions already
+        reduced = normalize(weights[rows].toarray().astype(np.float64))
+    else:
+        svd = TruncatedSVD(n_components=MAX_DIMENSIONS, random_state=seed)
+        reduced = normalize(svd.fit_transform(weights[rows]))
+    with warnings.catch_warnings():
+        # Repeated answers ("more buses please" forty times) are fewer points than clusters.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        centres = normalize(_choose_centres(reduced, max_themes, seed))
     groups = _merge_close(centres)
     to_centres = reduced @ centres.T
     closeness = np.zeros((size, len(groups)), dtype=np.float64)
@@ -136,7 +141,8 @@ def _choose_centres(points: np.ndarray, max_themes: int, seed: int) -> np.ndarra
     sample = points
     if len(points) > SAMPLE:
         sample = points[np.sort(rng.choice(len(points), SAMPLE, replace=False))]
-    most = min(max_themes, len(sample) // 5)
+    distinct = len(np.unique(sample.round(6), axis=0))
+    most = min(max_themes, len(sample) // 5, distinct)
     scored: list[tuple[float, np.ndarray]] = []
     for k in range(2, most + 1):
         model = KMeans(n_clusters=k, n_init=TRIES, random_state=seed).fit(sample)
@@ -145,7 +151,7 @@ def _choose_centres(points: np.ndarray, max_themes: int, seed: int) -> np.ndarra
         score = float(silhouette_score(sample, model.labels_, metric="cosine"))
         scored.append((score, model.cluster_centers_))
     if not scored:
-        return KMeans(n_clusters=1, n_init=1, random_state=seed).fit(points).cluster_centers_
+        return points.mean(axis=0, keepdims=True)
     best = max(score for score, _ in scored)
     chosen = next(centres for score, centres in scored if score >= GOOD_ENOUGH * best)
     final = KMeans(n_clusters=len(chosen), init=chosen, n_init=1, random_state=seed)

@@ -143,6 +143,11 @@ def theme_map(session: Session, spec: ThemeFilter) -> ThemeMap:
     return find_themes(select_answers(session, spec))
 
 
+def themes_json(session: Session, spec: ThemeFilter) -> dict[str, Any]:
+    """The same object `voices themes --format json` prints, for the dashboard to show."""
+    return theme_map(session, spec).as_json()
+
+
 def find_themes(
     answers: Sequence[Answer],
     *,
@@ -207,21 +212,24 @@ def _quotes(
     quotes: list[str] = []
     seen_residents: set[int] = set()
     said: list[set[str]] = []
-    for index in ranked:
-        answer = ordered[index]
-        if answer.resident_id in seen_residents or len(words[index]) < QUOTE_MIN_WORDS:
-            continue
-        these = set(words[index])
-        if any(len(these & other) > QUOTE_OVERLAP * len(these | other) for other in said):
-            continue  # three ways of saying it tell staff more than one said three times
-        shown = quotable(answer.text)
-        if shown is None:
-            continue
-        quotes.append(shown)
-        said.append(these)
-        seen_residents.add(answer.resident_id)
-        if len(quotes) == QUOTES:
-            break
+    # First answers that say something in a few words and differ from each other; then, for a
+    # theme of short answers ("more buses please"), any different words.
+    for least_words, overlap in ((QUOTE_MIN_WORDS, QUOTE_OVERLAP), (1, 0.99)):
+        for index in ranked:
+            answer = ordered[index]
+            these = set(words[index])
+            if answer.resident_id in seen_residents or len(words[index]) < least_words:
+                continue
+            if any(len(these & other) > overlap * len(these | other) for other in said):
+                continue  # three ways of saying it tell staff more than one said three times
+            shown = quotable(answer.text)
+            if shown is None or shown in quotes:
+                continue
+            quotes.append(shown)
+            said.append(these)
+            seen_residents.add(answer.resident_id)
+            if len(quotes) == QUOTES:
+                return quotes
     return quotes
 
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from storage.models import Response
+from storage.models import Campaign, Response
+from storage.themes import ThemeFilter, themes_json
 from tests.conftest import DATA_KEY
 from tests.helpers import Phone
 from tests.theme_answers import START, Written, realistic_answers, store
@@ -70,8 +71,12 @@ def test_json_is_one_object_in_the_contract_shape(town):
         assert all(isinstance(word, str) for word in theme["words"])
 
 
-def test_every_answer_behind_the_themes_is_an_exported_response(town):
+def test_every_answer_behind_the_themes_is_an_exported_response(town, env):
     shape = themes("--campaign", "town-ideas")
+    with env.session_scope() as session:
+        campaign = session.scalars(select(Campaign).where(Campaign.slug == "town-ideas")).one()
+        spec = ThemeFilter(community_id=campaign.community_id, campaign_id=campaign.id)
+        assert themes_json(session, spec) == shape  # what the dashboard will show
     exported = CliRunner().invoke(
         cli,
         ["export", "--community", "cumnock", "--campaign", "town-ideas", "--format", "jsonl"],

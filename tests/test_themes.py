@@ -140,6 +140,14 @@ def test_a_handful_of_answers_is_all_other_rather_than_a_made_up_theme():
     }
 
 
+def test_when_everyone_says_the_same_short_thing_that_is_the_theme():
+    said = ["more buses please", "More buses please!", "MORE BUSES", "buses are late"]
+    answers = [Answer(n, n, said[n % 4]) for n in range(1, 41)]
+    found = find_themes(answers)
+    assert [(theme.words[0], theme.answers) for theme in found.themes] == [("bus", 40)]
+    assert len(found.themes[0].quotes) >= 2
+
+
 def test_hidden_messages_are_left_out_of_themes(db):
     stored = store(db, realistic_answers())
     hidden = frozenset(list(stored)[:10])
