@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from storage.db import Database
 from storage.theme_groups import SMALLER_GROUPS, group_shares
 from storage.theme_words import content_words
 from storage.themes import Answer, ThemeFilter, ThemeMap, find_themes, theme_map
@@ -16,13 +15,26 @@ from tests.theme_answers import Written, community_id, realistic_answers, store
 CONTACT = re.compile(r"@|\d[\d\s().-]{5,}\d")
 
 
-@pytest.fixture
-def town(db: Database) -> tuple[dict[int, Written], ThemeMap]:
+@pytest.fixture(scope="module")
+def town() -> tuple[dict[int, Written], ThemeMap]:
     """A town's few hundred answers about a play park, bus times and a youth club, themed."""
+    stored = dict(enumerate(realistic_answers(), start=1))
+    answers = [Answer(rid, answer.resident, answer.text) for rid, answer in stored.items()]
+    return stored, find_themes(answers)
+
+
+def test_themes_read_from_the_database_are_those_of_the_answers_stored(db, town):
     stored = store(db, realistic_answers())
     with db.session_scope() as session:
         found = theme_map(session, ThemeFilter(community_id=community_id(db)))
-    return stored, found
+    renumber = dict(zip(town[0], stored, strict=True))
+    expected = town[1].as_json()
+    for theme in expected["themes"]:
+        theme["response_ids"] = sorted(renumber[rid] for rid in theme["response_ids"])
+    expected["other"]["response_ids"] = sorted(
+        renumber[rid] for rid in expected["other"]["response_ids"]
+    )
+    assert found.as_json() == expected
 
 
 def topics_of(stored: dict[int, Written], ids: list[int]) -> Counter[str]:
@@ -44,6 +56,23 @@ def test_the_themes_are_the_topics_residents_wrote_about(town):
     assert "play park" in theme_of_topic["play park"].words
     assert "youth club" in theme_of_topic["youth club"].words
     assert any("bus" in word for word in theme_of_topic["bus times"].words)
+
+
+def test_answers_in_dialect_or_with_emoji_land_with_their_topic(town):
+    stored, found = town
+    theme_of = {rid: theme.label for theme in found.themes for rid in theme.response_ids}
+    label_of_topic = {
+        topic: Counter(
+            theme_of.get(rid) for rid in stored if stored[rid].topic == topic
+        ).most_common(1)[0][0]
+        for topic in ("play park", "bus times", "youth club")
+    }
+    marked = re.compile(r"weans|bairns|yoof|busses|playpark|playground|😡|👍")
+    special = [rid for rid, answer in stored.items() if answer.topic in label_of_topic]
+    special = [rid for rid in special if marked.search(stored[rid].text)]
+    assert len(special) > 30
+    landed = [rid for rid in special if theme_of.get(rid) == label_of_topic[stored[rid].topic]]
+    assert len(landed) >= 0.9 * len(special)
 
 
 def test_every_answer_is_counted_exactly_once(town):
@@ -96,6 +125,12 @@ def test_dialect_spellings_read_as_the_everyday_word():
     assert content_words("the yoof club") == ["youth", "club"]
     assert content_words("Aye, dunno 🤷 tbh") == []
     assert content_words("Fèis in the sgoil") == content_words("feis in the sgoil")
+    assert content_words("Tha am bus an-còmhnaidh fadalach agus tha e daor") == [
+        "bus",
+        "comhnaidh",
+        "fadalach",
+        "daor",
+    ]
 
 
 def test_a_theme_told_by_fewer_than_five_residents_is_folded_into_other():

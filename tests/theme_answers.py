@@ -206,8 +206,7 @@ def store(
                 select(Resident.pseudonym, Resident.id).where(Resident.community_id == community.id)
             ).all()
         )
-        stored: dict[int, Written] = {}
-        for number, answer in enumerate(written):
+        for answer in written:
             pseudonym = f"{slug}-r{answer.resident}"
             if pseudonym not in residents:
                 resident = Resident(
@@ -219,21 +218,23 @@ def store(
                     status="joined",
                 )
                 session.add(resident)
-                session.flush()
-                residents[pseudonym] = resident.id
-            response = Response(
+                residents[pseudonym] = resident
+        session.flush()
+        responses = [
+            Response(
                 community_id=community.id,
                 campaign_id=campaign.id,
                 prompt_id=prompt.id,
-                resident_id=residents[pseudonym],
+                resident_id=residents[f"{slug}-r{answer.resident}"].id,
                 channel="sms",
                 text=answer.text,
                 received_at=start + timedelta(minutes=10 * number),
             )
-            session.add(response)
-            session.flush()
-            stored[response.id] = answer
-        return stored
+            for number, answer in enumerate(written)
+        ]
+        session.add_all(responses)
+        session.flush()
+        return {response.id: answer for response, answer in zip(responses, written, strict=True)}
 
 
 def community_id(db: Database, slug: str = "cumnock") -> int:
