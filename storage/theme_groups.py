@@ -6,40 +6,52 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-SMALLEST_GROUP = 5  # as in coverage: a group of fewer residents is never shown on its own
-NOT_SAID = "not said"
-SMALLER_GROUPS = "smaller groups"
+SMALL_GROUP = 5  # as in coverage: a group of fewer residents is never shown exactly
+NO_ANSWER = "no answer"
 
 
 @dataclass(frozen=True)
 class GroupShare:
-    """How many of a theme's residents describe themselves one way, and what share that is."""
+    """How many of a theme's residents describe themselves one way; None when suppressed."""
 
     label: str
-    residents: int
-    share: float
+    residents: int | None
+    share: float | None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.residents is None
 
 
 def group_shares(
-    resident_ids: Iterable[int],
-    groups: Mapping[int, str],
-    smallest: int = SMALLEST_GROUP,
+    resident_ids: Iterable[int], groups: Mapping[int, str], smallest: int = SMALL_GROUP
 ) -> list[GroupShare]:
-    """Each group's share of these residents, largest first; groups under `smallest` pooled.
+    """Each group's share of these residents: shown groups largest first, then suppressed ones.
 
-    `groups` maps a resident id to the label of their self-described group; residents missing
-    from it count as "not said". Groups too small to show are added together as "smaller
-    groups", which is itself left out when it too is under `smallest`.
+    `groups` maps a resident id to their answer to one self-described group question; residents
+    missing from it count as "no answer". As in coverage, every group under `smallest` is
+    suppressed, and when only one is, the next smallest too, so no count is a subtraction away.
     """
-    counts = Counter(groups.get(resident, NOT_SAID) for resident in set(resident_ids))
+    counts = Counter(groups.get(resident, NO_ANSWER) for resident in set(resident_ids))
     total = sum(counts.values())
-    if total == 0:
-        return []
+    hidden = {label for label, count in counts.items() if count < smallest}
+    if len(hidden) == 1 and len(counts) > 1:
+        hidden.add(min((count, label) for label, count in counts.items() if label not in hidden)[1])
     shown = sorted(
-        ((label, count) for label, count in counts.items() if count >= smallest),
-        key=lambda item: (-item[1], item[0]),
+        (label for label in counts if label not in hidden),
+        key=lambda label: (-counts[label], label),
     )
-    pooled = sum(count for count in counts.values() if count < smallest)
-    if pooled >= smallest:
-        shown.append((SMALLER_GROUPS, pooled))
-    return [GroupShare(label, count, round(count / total, 3)) for label, count in shown]
+    return [
+        GroupShare(label, counts[label], round(counts[label] / total, 3)) for label in shown
+    ] + [GroupShare(label, None, None) for label in sorted(hidden)]
+
+
+def groups_by_question(
+    answers: Mapping[int, Iterable[tuple[str, str]]],
+) -> dict[str, dict[int, str]]:
+    """Turn resident id -> [(question key, choice)] into question key -> resident id -> choice."""
+    by_question: dict[str, dict[int, str]] = {}
+    for resident_id, pairs in answers.items():
+        for key, choice in pairs:
+            by_question.setdefault(key, {})[resident_id] = choice
+    return by_question

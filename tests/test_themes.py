@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from storage.theme_groups import SMALLER_GROUPS, group_shares
+from storage.theme_groups import group_shares, groups_by_question
 from storage.theme_words import content_words
 from storage.themes import Answer, ThemeFilter, ThemeMap, find_themes, theme_map
 from tests.theme_answers import Written, community_id, realistic_answers, store
+from webhooks.cli_themes import render_text
 
 CONTACT = re.compile(r"@|\d[\d\s().-]{5,}\d")
 
@@ -195,19 +196,43 @@ def test_hidden_messages_are_left_out_of_themes(db):
     assert found.answers == len(stored) - 10 and not listed & hidden
 
 
-def test_group_shares_show_only_groups_of_five_or_more():
-    residents = range(1, 21)
+def test_group_shares_suppress_small_groups_as_coverage_does():
     groups = {r: "under 25" for r in range(1, 11)}
-    groups.update({r: "carer" for r in range(11, 14)})
-    groups.update({r: "over 65" for r in range(14, 17)})
-    shares = group_shares(residents, groups)
-    assert [(s.label, s.residents, s.share) for s in shares] == [
-        ("under 25", 10, 0.5),
-        (SMALLER_GROUPS, 10, 0.5),
+    groups.update({r: "25 to 64" for r in range(11, 17)})
+    groups.update({r: "over 65" for r in range(17, 20)})
+    # Three over 65 are never shown exactly; as the only small group they would be a subtraction
+    # away from the total, so the next smallest group is suppressed too.
+    assert [(s.label, s.residents, s.share) for s in group_shares(range(1, 20), groups)] == [
+        ("under 25", 10, 0.526),
+        ("25 to 64", None, None),
+        ("over 65", None, None),
     ]
-    assert group_shares(range(10, 14), groups) == []  # one under 25 and three carers
-    assert [s.label for s in group_shares(range(1, 26), groups)] == [
-        "under 25",
-        "not said",
-        SMALLER_GROUPS,
+    assert [(s.label, s.residents) for s in group_shares(range(1, 26), groups)] == [
+        ("under 25", 10),
+        ("no answer", 6),
+        ("25 to 64", None),
+        ("over 65", None),
     ]
+    two_small = {r: "under 25" for r in range(1, 11)}
+    two_small.update({r: "carer" for r in range(11, 14)} | {r: "student" for r in range(14, 17)})
+    assert [(s.label, s.residents) for s in group_shares(range(1, 17), two_small)] == [
+        ("under 25", 10),
+        ("carer", None),
+        ("student", None),
+    ]
+
+
+def test_group_shares_plug_into_self_described_groups_per_question():
+    answers = {r: [("age", "under 25"), ("area", "Townhead")] for r in range(1, 8)}
+    answers.update({r: [("age", "over 65")] for r in range(8, 14)})
+    by_question = groups_by_question(answers)
+    assert set(by_question) == {"age", "area"}
+    text = render_text(
+        find_themes(
+            [Answer(r, r, "the buses never come on time") for r in range(1, 14)]
+            + [Answer(100 + r, r, "the bus is late again") for r in range(1, 14)]
+        ),
+        by_question,
+    )
+    assert "age: under 25 54%, over 65 46%" in text
+    assert "area: Townhead 54%, no answer 46%" in text

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from storage.models import Campaign, Prompt
-from storage.theme_groups import group_shares
+from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares
 from storage.themes import ThemeFilter, ThemeMap, theme_map
 from webhooks.cli_base import (
     Context,
@@ -80,8 +80,9 @@ def themes(
     click.echo(render_text(found_themes))
 
 
-def render_text(found: ThemeMap, groups: Mapping[int, str] | None = None) -> str:
-    """Themes for a terminal: label, counts, words, quotes, group shares when groups are known."""
+def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:
+    """Themes for a terminal: label, counts, words, quotes, and with `groups` (question key ->
+    resident id -> self-described group) each group's share of every theme."""
     if found.answers == 0:
         return "no answers to read yet for this choice"
     lines = [
@@ -95,13 +96,9 @@ def render_text(found: ThemeMap, groups: Mapping[int, str] | None = None) -> str
             f"   words: {', '.join(theme.words)}",
         ]
         lines += [f'   "{quote}"' for quote in theme.quotes]
-        if groups is not None:
-            shares = group_shares(theme.resident_ids, groups)
-            if shares:
-                lines.append(
-                    "   groups: "
-                    + ", ".join(f"{share.label} {share.share:.0%}" for share in shares)
-                )
+        for question, answers in (groups or {}).items():
+            shares = group_shares(theme.resident_ids, answers)
+            lines.append(f"   {question}: " + ", ".join(_share_text(share) for share in shares))
     lines += [
         "",
         f"other: {len(found.other_response_ids)} answers that fit no theme "
@@ -112,3 +109,9 @@ def render_text(found: ThemeMap, groups: Mapping[int, str] | None = None) -> str
         lines += [f'   "{item.quote}"' for item in found.said_once]
     lines += ["", "every answer behind a theme: --format json gives its response_ids"]
     return "\n".join(lines)
+
+
+def _share_text(share: GroupShare) -> str:
+    if share.suppressed:
+        return f"{share.label} fewer than {SMALL_GROUP}"
+    return f"{share.label} {share.share:.0%}"
