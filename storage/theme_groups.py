@@ -26,12 +26,10 @@ class GroupShare:
 def group_shares(
     resident_ids: Iterable[int], groups: Mapping[int, str], smallest: int = SMALL_GROUP
 ) -> list[GroupShare]:
-    """Each group's share of these residents: shown groups largest first, then suppressed ones.
-
-    `groups` maps a resident id to their answer to one self-described group question; residents
-    missing from it count as "no answer". As in coverage, every group under `smallest` is
-    suppressed, and when only one is, the next smallest too, so no count is a subtraction away.
-    """
+    """Each group's share of these residents: shown groups largest first, then suppressed ones."""
+    # `groups` maps a resident id to their answer to one self-described group question; those
+    # missing from it count as "no answer". As in coverage, every group under `smallest` is
+    # suppressed, and when only one is, the next smallest too, so no count is a subtraction away.
     counts = Counter(groups.get(resident, NO_ANSWER) for resident in set(resident_ids))
     total = sum(counts.values())
     hidden = {label for label, count in counts.items() if count < smallest}

@@ -124,11 +124,9 @@ def _read_word(raw: str) -> tuple[str | None, ...]:
 
 
 def phrases(text: str) -> list[list[str]]:
-    """Runs of theme-carrying words, normalised; a stop word or punctuation ends a run.
-
-    Contact details are masked first and digits and emoji are not words, so a phone number or
-    an emoji never makes a theme; fillers, Scots and Gaelic function words are dropped.
-    """
+    """Runs of theme-carrying words, normalised; a stop word or punctuation ends a run."""
+    # Contact details are masked first and digits and emoji are not words, so a phone number
+    # or an emoji never makes a theme; fillers, Scots and Gaelic function words are dropped.
     if MAY_HOLD_CONTACT.search(text):
         text = redact(text)
     runs: list[list[str]] = []

@@ -114,10 +114,8 @@ class ThemeMap:
 
 
 def select_answers(session: Session, spec: ThemeFilter) -> list[Answer]:
-    """The chosen answers in response order, without safeguarding or hidden messages.
-
-    Erased residents' answers are not here: erasure deletes them.
-    """
+    """The chosen answers in response order, without safeguarding or hidden messages."""
+    # Erased residents' answers need no filter: erasure deletes them.
     query = (
         select(Response.id, Response.resident_id, Response.text)
         .where(Response.community_id == spec.community_id)

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from storage.theme_groups import group_shares, groups_by_question
 from storage.theme_words import content_words
@@ -236,3 +238,21 @@ def test_group_shares_plug_into_self_described_groups_per_question():
     )
     assert "age: under 25 54%, over 65 46%" in text
     assert "area: Townhead 54%, no answer 46%" in text
+
+
+ANY_ANSWER = st.one_of(
+    st.sampled_from([w.text for w in realistic_answers(per_topic=10, noise=10)]),
+    st.text(max_size=80),
+    st.text(alphabet="abc 😀🙂 àèìòù.,!?07@", max_size=40),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(st.tuples(st.integers(1, 30), ANY_ANSWER), max_size=60))
+def test_whatever_residents_write_every_answer_lands_in_exactly_one_list(texts):
+    answers = [Answer(rid, resident, text) for rid, (resident, text) in enumerate(texts, 1)]
+    found = find_themes(answers)
+    listed = [rid for theme in found.themes for rid in theme.response_ids]
+    listed += found.other_response_ids
+    assert sorted(listed) == [answer.response_id for answer in answers]
+    assert all(theme.residents >= 5 for theme in found.themes)

@@ -81,8 +81,8 @@ def themes(
 
 
 def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:
-    """Themes for a terminal: label, counts, words, quotes, and with `groups` (question key ->
-    resident id -> self-described group) each group's share of every theme."""
+    """Themes for a terminal: counts, words, quotes, and each group's share when given."""
+    # `groups` maps a question key to resident id -> self-described group (bot/profile.py).
     if found.answers == 0:
         return "no answers to read yet for this choice"
     lines = [
