@@ -7,7 +7,12 @@ import sys
 import click
 from sqlalchemy.exc import OperationalError
 
-from webhooks import cli_commands, cli_run, cli_users  # noqa: F401  (they register sub-commands)
+from webhooks import (  # noqa: F401  (they register the sub-commands)
+    cli_commands,
+    cli_run,
+    cli_themes,
+    cli_users,
+)
 from webhooks.cli_base import EXIT_USER_ERROR, UserError, cli
 
 
