@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,7 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.channels.base import Sender, SendError
+from bot.messages import Outbound
 from storage.crypto import Vault
+from storage.db import Database
 from storage.models import (
     Community,
     OutboundMessage,
@@ -157,6 +161,37 @@ def lead_address(session: Session, vault: Vault, row: OutboundMessage) -> str | 
     if community is None or not community.safeguarding_lead_enc:
         return None
     return vault.decrypt(community.safeguarding_lead_enc)
+
+
+def deliver_lead_alerts(db: Database, vault: Vault, senders: Mapping[str, Sender | None]) -> int:
+    """Send every queued alert to its community's lead now; return how many left.
+
+    The outbox sender or a worker job calls this; rows stay queued (and are retried) when the
+    lead's channel is off or the provider fails.
+    """
+    with db.session_scope() as session:
+        rows = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == ALERT_KIND)
+            .where(OutboundMessage.status.in_(("queued", "failed")))
+            .order_by(OutboundMessage.id)
+        ).all()
+        pending = [(r.id, r.channel, r.text, lead_address(session, vault, r)) for r in rows]
+    from bot import inbox  # inbox imports this module through bot.safety
+
+    sent = 0
+    for outbox_id, channel, body, address in pending:
+        sender = senders.get(channel)
+        if sender is None or address is None:
+            continue
+        try:
+            provider_id = sender.send(Outbound(channel=channel, address=address, text=body))
+        except SendError as exc:
+            inbox.mark_failed(db, outbox_id, str(exc))
+            continue
+        inbox.mark_sent(db, [outbox_id], via=channel, provider_ids=[provider_id])
+        sent += 1
+    return sent
 
 
 @dataclass(frozen=True)
