@@ -15,13 +15,22 @@ from sqlalchemy.orm import Session
 
 from bot import consent, safeguarding, texts
 from bot.messages import Inbound, Outbound
-from storage.models import Community, Resident
+from storage.models import Community, Resident, utcnow
 
 if TYPE_CHECKING:
     from bot.engine import Command, Engine, Turn
 
 # Characters no database column can hold as text: NUL (PostgreSQL) and lone surrogates (UTF-8).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Erasure requests may come in any words (UK GDPR): a whole message like "please delete my data"
+# is read as DELETE, which still needs CONFIRM, so a misreading erases nothing.
+_ERASE_REQUEST = re.compile(
+    r"^(?:(?:please|pls|can you|could you|i want you to|i want to|id like to|i would like to) )*"
+    r"(?:delete|erase|remove|wipe|forget)(?: all)?(?: of)? "
+    r"(?:me|my (?:data|details|number|phone number|info|information|messages|answers|words"
+    r"|account|stuff)|everything(?: i said| about me)?)"
+    r"(?: (?:please|now|thanks|thank you))*$"
+)
 PROVIDER_ID_MAX = 64
 LANGUAGE_MAX = 16
 
@@ -58,6 +67,12 @@ def clean_inbound(inbound: Inbound) -> Inbound:
     )
 
 
+def asks_for_erasure(text: str) -> bool:
+    """Whether a whole message asks, in other words than DELETE, to be erased."""
+    plain = " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "")).split())
+    return bool(_ERASE_REQUEST.match(plain))
+
+
 def join_question(
     engine: Engine, inbound: Inbound, community: Community, resident: Resident, turn: Turn
 ) -> Turn | None:
@@ -74,6 +89,12 @@ def answer_pending_question(
     """Take a whole-message answer to the age or quote question; None lets the engine go on."""
     asking = resident.consent_question
     community = resident.community
+    if asks_for_erasure(inbound.text):
+        resident.delete_requested_at = utcnow()
+        turn.replies.append(
+            _reply(inbound, resident, texts.text("delete_ask", name=community.name))
+        )
+        return turn
     if asking == consent.ASKING_AGE and resident.status == "invited":
         band = consent.read_age_band(inbound.text)
         if band is None:

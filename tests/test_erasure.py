@@ -162,6 +162,27 @@ def test_slash_delete_on_telegram_erases_and_sends_one_confirmation(
         assert session.scalar(select(Community.erased_count)) == 1
 
 
+@pytest.mark.parametrize(
+    "words", ["please delete my data", "Erase me!", "Can you remove my number please", "forget me"]
+)
+def test_erasure_asked_for_in_other_words_is_confirmed_like_delete(services, words):  # type: ignore[no-untyped-def]
+    add_community(services)
+    phone = Phone(services)
+    phone.join()
+    phone.send("More benches")
+    assert "CONFIRM" in phone.send(words)[0]
+    assert "erased" in phone.send("CONFIRM")[0]
+    with services.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_words_about_removing_other_things_are_kept_as_words(services):  # type: ignore[no-untyped-def]
+    add_community(services)
+    phone = Phone(services)
+    phone.join()
+    assert "CONFIRM" not in phone.send("They should remove my street's old bins")[0]
+
+
 def age(services, model, column, days: int) -> None:  # type: ignore[no-untyped-def]
     with services.db.session_scope() as session:
         session.execute(update(model).values({column: utcnow() - timedelta(days=days)}))

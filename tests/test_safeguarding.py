@@ -223,3 +223,22 @@ def test_the_lead_lists_and_acknowledges_the_queue_and_exports_leave_it_out(serv
     )
     code, out = run("safeguarding", "ack", alert_id, "--community", "cumnock")
     assert code == 2
+
+
+def test_send_alerts_on_the_command_line_reaches_the_lead(
+    services, cli_env, twilio_api, monkeypatch
+):  # type: ignore[no-untyped-def]
+    from tests.conftest import TWILIO_SID, TWILIO_TOKEN
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", TWILIO_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+    monkeypatch.setenv("TWILIO_FROM", "+447700900000")
+    monkeypatch.setenv("TWILIO_API_BASE_URL", twilio_api.base_url)
+    add_community(services)
+    assert run("safeguarding", "set", "--community", "cumnock", "--lead-sms", LEAD_PHONE)[0] == 0
+    phone = Phone(services)
+    phone.join()
+    phone.send("my boyfriend hits me")
+    code, out = run("safeguarding", "send-alerts")
+    assert code == 0 and "sent 1" in out
+    assert len(twilio_api.messages(to=LEAD_PHONE)) == 1

@@ -105,6 +105,16 @@ def safeguarding_set(
             click.echo(f"community phrases: {', '.join(target.safeguarding_words or []) or 'none'}")
 
 
+@safeguarding_group.command("send-alerts")
+@pass_ctx
+def safeguarding_send_alerts(ctx: Context) -> None:
+    """Send queued alerts to each community's designated lead now (the worker does this too)."""
+    svc = ctx.services
+    senders = {"sms": svc.twilio, "whatsapp": svc.twilio, "telegram": svc.telegram}
+    sent = safeguarding.deliver_lead_alerts(svc.db, svc.vault, senders)
+    click.echo(f"sent {sent} safeguarding alert(s) to designated leads")
+
+
 @cli.command("retention")
 @click.option("--older-than-days", "days", type=int, required=True)
 @click.option("--dry-run", is_flag=True, help="count what would be erased, erase nothing")
