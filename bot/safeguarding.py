@@ -31,6 +31,7 @@ ALERT_KIND = "safeguarding"
 # sender asks lead_address() for where they go.
 LEAD_MARKER = {"to": "safeguarding_lead"}
 LEAD_CHANNELS = ("sms", "whatsapp", "telegram")
+MAX_ALERT_ATTEMPTS = 10
 _SQUEEZE = re.compile(r"([a-z])\1+")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -174,6 +175,7 @@ def deliver_lead_alerts(db: Database, vault: Vault, senders: Mapping[str, Sender
             select(OutboundMessage)
             .where(OutboundMessage.kind == ALERT_KIND)
             .where(OutboundMessage.status.in_(("queued", "failed")))
+            .where(OutboundMessage.attempts < MAX_ALERT_ATTEMPTS)
             .order_by(OutboundMessage.id)
         ).all()
         pending = [(r.id, r.channel, r.text, lead_address(session, vault, r)) for r in rows]

@@ -112,7 +112,12 @@ def answer_pending_question(
         resident.consent_question = None
         turn.replies.append(_reply(inbound, resident, engine.welcome_text(community), ("YES",)))
         return turn
-    if asking == consent.ASKING_QUOTES and resident.status == "joined":
+    if (
+        asking == consent.ASKING_QUOTES
+        and resident.status == "joined"
+        and not engine._pending(resident)
+    ):
+        # With a question pending, a YES or NO answers that question, not the quote question.
         reply = consent.answer_quotes(engine.session, resident, inbound, command.word)
         if reply is not None:
             turn.replies.append(reply)

@@ -175,3 +175,21 @@ def test_an_under_13_on_telegram_pressing_the_button_is_told_kindly(
     assert "parent or carer" in telegram_api.sent_texts(chat)[-1]
     with live_services.db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Resident)) == 0
+
+
+def test_a_no_to_a_pending_question_is_an_answer_not_a_quote_refusal(services):
+    from bot.engine import Engine
+    from storage.models import Response
+
+    add_community(services)
+    phone = Phone(services)
+    phone.join()
+    phone.send("The bus is late")  # the quote question is queued now
+    add_campaign(services)
+    with services.db.session_scope() as session:  # a launch puts its first question
+        Engine(session, services.vault).assign_next(session.scalar(select(Resident)))
+    phone.send("NO")
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Resident.consent_question)) == "quotes"
+        answer = session.scalar(select(Response).where(Response.text == "NO"))
+        assert answer is not None and answer.prompt_id is not None
