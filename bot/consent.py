@@ -60,10 +60,12 @@ def record(
 
 def record_join(session: Session, resident: Resident, wording: str, inbound: Inbound) -> None:
     """YES to the welcome: agreed to questions and report-backs; quotes are asked later."""
+    if resident.opted_out_at is not None:
+        # Coming back: they are shown the welcome-back words; quotes are asked again, later.
+        wording = texts.text("restarted", name=resident.community.name)
+        resident.quotes_asked_at = None
     for purpose in JOIN_PURPOSES:
         record(session, resident, purpose, wording, inbound.channel, inbound.received_at)
-    if resident.opted_out_at is not None:
-        resident.quotes_asked_at = None  # coming back: ask about quotes again, later
 
 
 def has(session: Session, resident_id: int, purpose: str) -> bool:

@@ -95,8 +95,11 @@ def test_stop_withdraws_every_purpose_and_start_renews_questions_and_report_back
         ("report_backs", False),
         ("quotes", False),
     ]
-    phone.send("START")
+    back = phone.send("START")[0]
     assert consents(services)[3:] == [("questions", True), ("report_backs", True)]
+    with services.db.session_scope() as session:
+        renewed = session.scalars(select(Consent).order_by(Consent.id.desc()).limit(1)).one()
+        assert renewed.wording == back and "what changed" in back
 
 
 def test_the_community_cli_marks_a_community_for_young_people(

@@ -201,14 +201,20 @@ def test_the_lead_lists_and_acknowledges_the_queue_and_exports_leave_it_out(serv
     add_community(services)
     add_campaign(services)
     assert run("safeguarding", "set", "--community", "cumnock", "--lead-sms", LEAD_PHONE)[0] == 0
+    assert (
+        run("safeguarding", "set", "--community", "cumnock", "--add-phrase", "County Lines")[0] == 0
+    )
     phone = Phone(services)
     phone.join()
     phone.send("A ceilidh in the square")
+    assert "Samaritans" in phone.send("they make me do county lines")[0]
     phone.send("he is going to hurt me")
     code, out = run("safeguarding", "list", "--community", "cumnock")
     assert code == 0 and "he is going to hurt me" in out and "OPEN" in out
+    assert "[community]" in out
     assert LEAD_PHONE not in out
-    alert_id = out.split()[0].lstrip("#")
+    alert_ids = [line.split()[0].lstrip("#") for line in out.splitlines()]
+    assert len(alert_ids) == 2
     _, routine = run("export", "--community", "cumnock", "--format", "jsonl")
     assert [json.loads(line)["text"] for line in routine.splitlines()] == [
         "A ceilidh in the square"
@@ -217,11 +223,12 @@ def test_the_lead_lists_and_acknowledges_the_queue_and_exports_leave_it_out(serv
         "export", "--community", "cumnock", "--format", "jsonl", "--include-safeguarding"
     )
     assert "he is going to hurt me" in everything
-    assert run("safeguarding", "ack", alert_id, "--community", "cumnock")[0] == 0
+    for alert_id in alert_ids:
+        assert run("safeguarding", "ack", alert_id, "--community", "cumnock")[0] == 0
     assert (
         "no safeguarding alerts waiting" in run("safeguarding", "list", "--community", "cumnock")[1]
     )
-    code, out = run("safeguarding", "ack", alert_id, "--community", "cumnock")
+    code, out = run("safeguarding", "ack", alert_ids[0], "--community", "cumnock")
     assert code == 2
 
 
