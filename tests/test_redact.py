@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.redact import redact
+from tests.fuzz_stats import tried
 
 MASKED = [
     ("call me on 07700 900123 please", "call me on [phone] please"),
@@ -58,4 +61,11 @@ def test_contact_details_inside_words_are_masked(text, expected):
 
 @pytest.mark.parametrize("text", KEPT, ids=KEPT)
 def test_dates_times_prices_years_and_short_numbers_are_kept(text):
+    assert redact(text) == text
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(text=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="0123456789@")))
+def test_words_without_digits_or_at_signs_are_never_changed(text):  # type: ignore[no-untyped-def]
+    tried("redact, words without digits or @")
     assert redact(text) == text

@@ -6,11 +6,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import safeguarding
 from storage.models import Community, OutboundMessage, Response, SafeguardingAlert
 from tests.conftest import DATA_KEY, load_telegram, load_twilio, post_twilio
+from tests.fuzz_stats import tried
 from tests.helpers import Phone, add_campaign, add_community
 from webhooks.cli import cli
 
@@ -249,3 +252,16 @@ def test_send_alerts_on_the_command_line_reaches_the_lead(
     code, out = run("safeguarding", "send-alerts")
     assert code == 0 and "sent 1" in out
     assert len(twilio_api.messages(to=LEAD_PHONE)) == 1
+
+
+SURROUNDING = st.text(st.characters(exclude_categories=("Cs",)), max_size=60).map(
+    lambda t: t.strip()
+)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(before=SURROUNDING, after=SURROUNDING, disclosure=st.sampled_from(MUST_MATCH))
+def test_a_disclosure_is_caught_whatever_surrounds_it(before, after, disclosure):  # type: ignore[no-untyped-def]
+    tried("safeguarding, disclosures inside arbitrary words")
+    text, category = disclosure
+    assert category in safeguarding.default_list().categories(f"{before}\n{text}. {after}")
