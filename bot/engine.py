@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ CONFIRM_WORDS = frozenset({"CONFIRM"})
 DELETE_WINDOW = timedelta(minutes=15)
 # Channels where the provider confirms an opt-out itself (Twilio's Advanced Opt-Out for SMS).
 PROVIDER_CONFIRMS_STOP = frozenset({"sms"})
+CONSENT_PURPOSE = "questions"
 
 
 @dataclass
@@ -64,6 +66,11 @@ def read_command(text: str) -> Command:
         head = head.split("@", 1)[0]
         return Command(head.upper(), payload.strip())
     return Command(stripped.upper())
+
+
+def consent_version(wording: str) -> str:
+    """A short fingerprint of the exact words a resident agreed to."""
+    return "w-" + hashlib.sha256(wording.encode()).hexdigest()[:10]
 
 
 class Engine:
