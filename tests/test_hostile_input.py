@@ -123,7 +123,7 @@ def test_signed_twilio_messages_are_answered_and_stored_verbatim(
 ):  # type: ignore[no-untyped-def]
     tried("twilio webhook, signed messages with arbitrary words")
     assume(read_command(body).word not in ("DELETE", "CONFIRM"))
-    params = {**extra, "MessageSid": f"SM{next(_ids)}{sid_tail}", "From": sender, "Body": body}
+    params = {**extra, "MessageSid": f"SM{next(_ids)}-{sid_tail}", "From": sender, "Body": body}
     response = post_twilio(live_client, "/webhooks/twilio/sms", params)
     assert response.status_code == 200
     assert latest_inbound_text(town) == body
