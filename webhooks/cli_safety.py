@@ -108,7 +108,7 @@ def safeguarding_set(
 @safeguarding_group.command("send-alerts")
 @pass_ctx
 def safeguarding_send_alerts(ctx: Context) -> None:
-    """Send queued alerts to each community's designated lead now (the worker does this too)."""
+    """Send queued alerts to each community's designated lead now (cron or the worker)."""
     svc = ctx.services
     senders = {"sms": svc.twilio, "whatsapp": svc.twilio, "telegram": svc.telegram}
     sent = safeguarding.deliver_lead_alerts(svc.db, svc.vault, senders)
