@@ -9,8 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import residents, texts
+from bot import residents, safety, texts
 from bot.campaigns import pick_text
+from bot.consent import record_join
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
 from storage.models import (
@@ -135,6 +136,9 @@ class Engine:
         residents.touch(resident, inbound.received_at)
         turn.resident_id = resident.id
         turn.community_id = community.id
+        asked = safety.join_question(self, inbound, community, resident, turn)
+        if asked is not None:
+            return asked
         if resident.status == "joined":
             turn.replies.append(
                 self._reply(inbound, texts.text("welcome_again", name=community.name), resident)
@@ -200,6 +204,10 @@ class Engine:
             )
             return turn
 
+        answered = safety.answer_pending_question(self, inbound, command, resident, turn)
+        if answered is not None:
+            return answered
+
         if resident.status == "invited":
             if word in JOIN_WORDS or word in START_WORDS:
                 return self._opt_in(inbound, resident, turn, returning=False)
@@ -232,17 +240,7 @@ class Engine:
 
     def _opt_in(self, inbound: Inbound, resident: Resident, turn: Turn, *, returning: bool) -> Turn:
         community = resident.community
-        wording = self.welcome_text(community)
-        self.session.add(
-            Consent(
-                resident_id=resident.id,
-                purpose=CONSENT_PURPOSE,
-                wording=wording,
-                wording_version=consent_version(wording),
-                channel=inbound.channel,
-                given_at=inbound.received_at,
-            )
-        )
+        record_join(self.session, resident, self.welcome_text(community), inbound)
         resident.status = "joined"
         resident.opted_out_at = None
         if resident.joined_at is None:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import residents
+from bot import residents, safety
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -76,6 +76,7 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
 
 def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
     """Store the message first, then let the engine answer it, exactly once per provider id."""
+    inbound = safety.clean_inbound(inbound)
     duplicate = False
     try:
         with db.session_scope() as session:
@@ -96,6 +97,7 @@ def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
         if not claimed:
             return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
         turn = Engine(session, vault).handle(inbound)
+        safety.after_turn(session, inbound, inbound_id, turn)
         if turn.erased:
             address_hash = vault.address_hash(inbound.channel, inbound.address)
             residents.erase_contact(session, address_hash, keep_inbound_id=inbound_id)

@@ -42,6 +42,8 @@ class ExportFilter:
     since: datetime | None = None
     until: datetime | None = None
     redact: bool = False
+    # Messages that matched a safeguarding phrase are left out unless asked for.
+    include_safeguarding: bool = False
 
 
 def iso_utc(value: datetime) -> str:
@@ -74,6 +76,8 @@ def rows(session: Session, spec: ExportFilter) -> Iterator[tuple[Any, ...]]:
         .where(Response.community_id == spec.community_id)
         .order_by(Response.received_at, Response.id)
     )
+    if not spec.include_safeguarding:
+        query = query.where(Response.safeguarding.is_(False))
     if spec.campaign_id is not None:
         query = query.where(Response.campaign_id == spec.campaign_id)
     if spec.since is not None:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -77,6 +79,12 @@ class Community(Base):
     sms_number: Mapped[str | None] = mapped_column(String(64))
     erased_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Safeguarding (issue 6): young people's communities ask an age band before joining.
+    young_people: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    safeguarding_lead_channel: Mapped[str | None] = mapped_column(String(16))
+    safeguarding_lead_enc: Mapped[str | None] = mapped_column(Text)
+    safeguarding_words: Mapped[list[str] | None] = mapped_column(JSON)
+    help_contacts: Mapped[str | None] = mapped_column(Text)
 
 
 class Resident(Base):
@@ -99,6 +107,10 @@ class Resident(Base):
     last_inbound_at: Mapped[datetime | None]
     last_heard_at: Mapped[datetime | None]
     delete_requested_at: Mapped[datetime | None]
+    # Safeguarding (issue 6): the question a whole-message answer is awaited for, if any.
+    consent_question: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    quotes_asked_at: Mapped[datetime | None]
 
     community: Mapped[Community] = relationship()
 
@@ -233,6 +245,8 @@ class Response(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Matched a safeguarding warning phrase: left out of routine exports.
+    safeguarding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OutboundMessage(Base):
@@ -321,3 +335,31 @@ class ExportRecord(Base):
     format: Mapped[str] = mapped_column(String(8))
     filters: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SafeguardingAlert(Base):
+    """A message that matched a warning phrase, waiting for the community's designated lead."""
+
+    __tablename__ = "safeguarding_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    response_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("responses.id", ondelete="CASCADE"),
+        index=True,
+    )
+    inbound_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"),
+        index=True,
+    )
+    categories: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Runs of 9-15 digits, allowing spaces, dots, dashes and brackets between them, with an
-# optional leading +: UK mobiles (07700 900123), landlines ((0131) 496 0000), +44 7700 900123.
-PHONE = re.compile(r"(?<![\w+])\+?(?:\(?\d[\d\s().-]{7,18}\d)(?!\w)")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A run that could be a phone number: digits with single spaces, dots, dashes or brackets
+# between them, perhaps led by + or a bracket. Not after a currency sign, a word character or
+# a date or number separator (25/12/2026, 1,250,000, 12.50), so prices and dates stay.
+CANDIDATE = re.compile(r"(?<![\w£$€/,.-])(?:\+|\()?\d(?:[ .()-]{0,2}\d)*(?!\w)")
+_GROUPS = re.compile(r"\d+|\D+")
 # UK postcodes: https://www.gov.uk/government/publications/bulk-data-transfer-for-sponsors-xml-schema
 POSTCODE = re.compile(
     r"\b(?:GIR ?0AA|[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRV-Y\d]?)"
@@ -16,13 +18,31 @@ POSTCODE = re.compile(
 )
 
 
+def _looks_like_phone(text: str) -> bool:
+    """International (+ or 00) 8-15 digits; UK national (leading 0) 10-11; bare runs 10-15."""
+    digits = sum(ch.isdigit() for ch in text)
+    if text.startswith("+") or text.startswith("00"):
+        return 8 <= digits <= 15
+    if text.lstrip("(").startswith("0"):
+        return 10 <= digits <= 11
+    if text.isdigit():
+        return 10 <= digits <= 15
+    return text.startswith("44") and 11 <= digits <= 13
+
+
 def _mask_phone(match: re.Match[str]) -> str:
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    return "[phone]" if 9 <= digits <= 15 else match.group(0)
+    """Mask the longest leading part of the run that is a phone number; keep the rest."""
+    run = match.group(0)
+    groups = _GROUPS.findall(run)
+    for end in range(len(groups), 0, -1):
+        prefix = "".join(groups[:end])
+        if prefix[-1].isdigit() and _looks_like_phone(prefix):
+            return "[phone]" + run[len(prefix) :]
+    return run
 
 
 def redact(text: str) -> str:
     """Return `text` with e-mail addresses, phone numbers and UK postcodes masked."""
     text = EMAIL.sub("[email]", text)
-    text = PHONE.sub(_mask_phone, text)
+    text = CANDIDATE.sub(_mask_phone, text)
     return POSTCODE.sub("[postcode]", text)

@@ -219,3 +219,13 @@ def load_telegram(name: str, **changes: object) -> dict:  # type: ignore[type-ar
     data = json.loads((FIXTURES / "telegram" / f"{name}.json").read_text(encoding="utf-8"))
     data.update(changes)
     return data
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Report how many cases the property-based tests tried (with or without -s)."""
+    from tests.fuzz_stats import CASES
+
+    if CASES:
+        terminalreporter.write_sep("-", f"hypothesis: {sum(CASES.values())} cases tried")
+        for name, count in sorted(CASES.items()):
+            terminalreporter.write_line(f"{count:>6}  {name}")

@@ -38,7 +38,9 @@ def create_app(
     )
     services_module.init_app(app, built or Services.build(settings))
 
-    from webhooks import health, providers, simulator
+    from webhooks import health, providers, request_guard, simulator
+
+    request_guard.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(providers.bp)

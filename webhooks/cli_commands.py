@@ -82,6 +82,7 @@ def community() -> None:
 @click.option("--timezone", "tz", default="Europe/London", show_default=True)
 @click.option("--quiet-hours", default="20:00-09:00", show_default=True, help="HH:MM-HH:MM or off")
 @click.option("--sms-number", help="The Twilio number residents text, in E.164.")
+@click.option("--young-people", is_flag=True, help="Ask an age band first; under-13s are not kept.")
 @pass_ctx
 def community_add(
     ctx: Context,
@@ -91,6 +92,7 @@ def community_add(
     tz: str,
     quiet_hours: str,
     sms_number: str | None,
+    young_people: bool,
 ) -> None:
     """Create a community."""
     if not SLUG_RE.match(slug):
@@ -124,9 +126,12 @@ def community_add(
                 quiet_start=quiet_start,
                 quiet_end=quiet_end,
                 sms_number=sms_number,
+                young_people=young_people,
             )
         )
     click.echo(f"created {slug}: residents text {keyword} to join (Telegram: /start {slug})")
+    if young_people:
+        click.echo("young people: joining asks an age band first; under-13s are not kept")
 
 
 @community.command("list")
@@ -138,7 +143,10 @@ def community_list(ctx: Context) -> None:
         if not found:
             click.echo("no communities yet: voices community add SLUG --name NAME")
             return
-        click.echo(f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8}")
+        click.echo(
+            f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8}"
+            f" {'erased':>7}"
+        )
         for item in found:
             joined = (
                 session.scalar(
@@ -158,6 +166,7 @@ def community_list(ctx: Context) -> None:
             )
             click.echo(
                 f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {joined - heard:>8}"
+                f" {item.erased_count:>7}"
             )
 
 
@@ -235,6 +244,11 @@ def campaign_list(ctx: Context, slug: str | None) -> None:
     "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
 )
 @click.option("--redact", is_flag=True, help="mask phone numbers, e-mail addresses and postcodes")
+@click.option(
+    "--include-safeguarding",
+    is_flag=True,
+    help="also export messages that matched a safeguarding phrase (left out by default)",
+)
 @click.option("--output", default="-", show_default=True, help="a file, or - for standard output")
 @pass_ctx
 def export(
@@ -245,6 +259,7 @@ def export(
     until: str | None,
     fmt: str,
     redact: bool,
+    include_safeguarding: bool,
     output: str,
 ) -> None:
     """Export responses."""
@@ -267,6 +282,7 @@ def export(
             since=local_day_bounds(since, zone, "--since", end=False) if since else None,
             until=local_day_bounds(until, zone, "--until", end=True) if until else None,
             redact=redact,
+            include_safeguarding=include_safeguarding,
         )
         records = exports.rows(session, spec)
         if fmt == "xlsx":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import datetime
@@ -37,7 +38,8 @@ def parse_inbound(address: str, payload: Any, received_at: datetime) -> Inbound:
         channel="simulator",
         address=address,
         text=text,
-        external_id=f"{address}:{message_id}",
+        # Unique per phone and message, without keeping the simulated phone in clear text.
+        external_id="sim-" + hashlib.sha256(f"{address}:{message_id}".encode()).hexdigest()[:40],
         received_at=received_at,
         raw={"text": text, "id": message_id},
     )

@@ -1,0 +1,56 @@
+"""Hostile input at the door of the provider webhooks: oversized bodies 413, malformed forms 400.
+
+Flask's MAX_CONTENT_LENGTH refuses a body whose Content-Length is too big, but a chunked body has
+no Content-Length and is silently cut short; here it is read up to the limit and refused beyond.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask, abort, current_app, request
+
+WEBHOOK_PREFIX = "/webhooks/"
+TWILIO_PREFIX = "/webhooks/twilio/"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _limit_body() -> None:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            abort(413)
+        return
+    environ = request.environ
+    data = environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        abort(413)
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)
+
+
+def _twilio_form_or_400() -> None:
+    # Twilio posts application/x-www-form-urlencoded UTF-8; anything else is not from Twilio.
+    if request.mimetype != FORM_TYPE:
+        abort(400, "Twilio webhooks take a form-encoded body")
+    try:
+        request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, "the form body is not UTF-8")
+
+
+def guard_webhooks() -> None:
+    """Refuse oversized or malformed webhook bodies before any handler reads them."""
+    if not request.path.startswith(WEBHOOK_PREFIX) or request.method != "POST":
+        return
+    _limit_body()
+    if request.path.startswith(TWILIO_PREFIX):
+        _twilio_form_or_400()
+
+
+def init_app(app: Flask) -> None:
+    """Install the guard."""
+    app.before_request(guard_webhooks)
