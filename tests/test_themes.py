@@ -256,3 +256,19 @@ def test_whatever_residents_write_every_answer_lands_in_exactly_one_list(texts):
     listed += found.other_response_ids
     assert sorted(listed) == [answer.response_id for answer in answers]
     assert all(theme.residents >= 5 for theme in found.themes)
+
+
+def test_safeguarding_messages_never_appear_in_themes(db):
+    from sqlalchemy import update
+
+    from storage.models import Response
+
+    stored = store(db, realistic_answers())
+    flagged = set(list(stored)[:7])
+    with db.session_scope() as session:
+        session.execute(update(Response).where(Response.id.in_(flagged)).values(safeguarding=True))
+        found = theme_map(session, ThemeFilter(community_id=community_id(db)))
+    listed = {rid for theme in found.themes for rid in theme.response_ids}
+    listed |= set(found.other_response_ids)
+    assert found.answers == len(stored) - 7
+    assert not listed & flagged
