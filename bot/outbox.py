@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import OutboundMessage, Resident, utcnow
+from storage.models import Assignment, OutboundMessage, Resident, utcnow
 
 
 def enqueue(
@@ -49,3 +49,25 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
+    """The dedupe key of a campaign prompt sent to a resident."""
+    return f"prompt:{resident_id}:{prompt_id}:{attempt}"
+
+
+def withdraw_unsent_prompt(session: Session, assignment: Assignment) -> bool:
+    """Cancel the queued send of an assigned prompt that has not left yet; True if there was one."""
+    table = OutboundMessage
+    result = session.execute(
+        update(table)
+        .where(
+            table.dedupe_key == prompt_key(assignment.resident_id, assignment.prompt_id),
+            or_(
+                table.status.in_(("queued", "held")),
+                and_(table.status == "failed", table.next_attempt_at.is_not(None)),
+            ),
+        )
+        .values(status="cancelled", next_attempt_at=None, error="sent as a reply instead")
+    )
+    return bool(result.rowcount)

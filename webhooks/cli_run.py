@@ -37,7 +37,15 @@ def serve(ctx: Context, host: str, port: int) -> None:
         click.echo(line)
     click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
     click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from webhooks.cli_sending import build_worker
+
+    # The in-process scheduler and sender; gunicorn's web workers never start one.
+    in_process = build_worker(ctx.services)
+    in_process.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        in_process.stop()
 
 
 @cli.command()

@@ -1,0 +1,422 @@
+"""The outbox sender: claim due rows, send them outside the transaction, record what happened."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.channels.base import PermanentSendError, Sender, SendError, TransientSendError
+from bot.messages import Outbound
+from bot.pacing import Pacer
+from bot.quiet_hours import SendingHours
+from bot.whatsapp import WINDOW, TemplateSender
+from storage.crypto import Vault
+from storage.db import Database
+from storage.models import Community, OutboundMessage, Resident, utcnow
+
+log = logging.getLogger(__name__)
+
+# Kinds that answer a message the resident just sent: no quiet hours, no "joined" check.
+REPLY_KINDS = frozenset({"reply"})
+# Rows that may still leave: cancelled when the resident stops being reachable.
+OPEN_STATUSES = ("queued", "held", "failed")
+# Each lane sends on its own thread so a slow channel never holds up a fast one.
+LANES: dict[str, tuple[str, ...]] = {
+    "telegram": ("telegram",),
+    "twilio": ("sms", "whatsapp"),
+    "simulator": ("simulator",),
+}
+
+
+class SimulatorSender:
+    """The simulator has no provider: its page shows any row that is no longer queued."""
+
+    channel = "simulator"
+
+    def send(self, outbound: Outbound) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class SenderPolicy:
+    """How many rows to claim at once, how long a claim lasts, how to back off."""
+
+    batch_size: int = 50
+    sending_timeout: timedelta = timedelta(minutes=5)
+    max_attempts: int = 8
+    base_backoff_seconds: float = 5.0
+    max_backoff_seconds: float = 3600.0
+    threads_per_lane: int = 4
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter, never sooner than the provider asked."""
+        ceiling = min(
+            self.max_backoff_seconds, self.base_backoff_seconds * 2 ** max(attempts - 1, 0)
+        )
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        return max(delay, retry_after or 0.0)
+
+
+@dataclass
+class Claimed:
+    """One claimed row with what is needed to send it."""
+
+    id: int
+    resident_id: int
+    channel: str
+    kind: str
+    text: str
+    buttons: tuple[str, ...]
+    address_enc: str
+    attempts: int
+    template_sid: str | None = None
+
+
+@dataclass
+class _Triage:
+    send: list[Claimed] = field(default_factory=list)
+    later: dict[int, datetime] = field(default_factory=dict)
+    held: list[int] = field(default_factory=list)
+    cancelled: dict[int, str] = field(default_factory=dict)
+
+
+class OutboxSender:
+    """Sends due outbox rows on every configured channel at each channel's pace."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        senders: Mapping[str, Sender],
+        pacer: Pacer | None = None,
+        policy: SenderPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        sender_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.senders = dict(senders)
+        self.pacer = pacer or Pacer()
+        self.policy = policy or SenderPolicy()
+        self.clock = clock
+        self.sender_names = dict(sender_names or {})
+        self.stopping = threading.Event()
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    def claim(self, channels: tuple[str, ...], limit: int | None = None) -> list[Claimed]:
+        """Mark up to `limit` due rows 'sending' and commit; skip rows other senders hold."""
+        channels = tuple(c for c in channels if c in self.senders)
+        if not channels:
+            return []
+        now = self.clock()
+        due = (
+            select(OutboundMessage, Resident)
+            .join(Resident, Resident.id == OutboundMessage.resident_id)
+            .where(
+                OutboundMessage.channel.in_(channels),
+                OutboundMessage.next_attempt_at <= now,
+                or_(
+                    OutboundMessage.status == "queued",
+                    and_(
+                        OutboundMessage.status == "failed",
+                        OutboundMessage.next_attempt_at.is_not(None),
+                    ),
+                ),
+            )
+            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+            .limit(limit or self.policy.batch_size)
+        )
+        if self.db.is_postgresql:
+            due = due.with_for_update(skip_locked=True, of=OutboundMessage)
+        with self.db.session_scope() as session:
+            rows = session.execute(due).all()
+            triage = self._triage(session, rows, now)
+            self._apply(session, triage, now)
+        return triage.send
+
+    def _triage(self, session: Session, rows: list, now: datetime) -> _Triage:
+        triage = _Triage()
+        hours: dict[int, tuple[SendingHours, Community]] = {}
+        for message, resident in rows:
+            if message.kind not in REPLY_KINDS:
+                if resident.status != "joined":
+                    triage.cancelled[message.id] = f"resident is {resident.status}"
+                    continue
+                if resident.community_id not in hours:
+                    community = session.get(Community, resident.community_id)
+                    hours[resident.community_id] = (SendingHours.of(community), community)
+                sending_hours, community = hours[resident.community_id]
+                opens = sending_hours.next_open(now)
+                if opens > now:
+                    triage.later[message.id] = opens
+                    continue
+            template_sid = None
+            if message.channel == "whatsapp" and not _in_window(resident, now):
+                if message.kind == "prompt":
+                    community = hours.get(resident.community_id, (None, None))[1]
+                    community = community or session.get(Community, resident.community_id)
+                    template_sid = community.whatsapp_content_sid if community else None
+                if template_sid is None:
+                    triage.held.append(message.id)
+                    continue
+            triage.send.append(
+                Claimed(
+                    id=message.id,
+                    resident_id=resident.id,
+                    channel=message.channel,
+                    kind=message.kind,
+                    text=message.text,
+                    buttons=tuple((message.options or {}).get("buttons", ())),
+                    address_enc=resident.address_enc,
+                    attempts=message.attempts,
+                    template_sid=template_sid,
+                )
+            )
+        return triage
+
+    @staticmethod
+    def _apply(session: Session, triage: _Triage, now: datetime) -> None:
+        table = OutboundMessage
+        if triage.send:
+            session.execute(
+                update(table)
+                .where(table.id.in_([item.id for item in triage.send]))
+                .values(status="sending", claimed_at=now)
+            )
+        for row_id, opens in triage.later.items():
+            session.execute(
+                update(table)
+                .where(table.id == row_id)
+                .values(status="queued", next_attempt_at=opens)
+            )
+        if triage.held:
+            # WhatsApp allows free text only within 24 hours of the resident's last message:
+            # wait until they write (the housekeeping job queues these again).
+            session.execute(
+                update(table)
+                .where(table.id.in_(triage.held))
+                .values(status="held", next_attempt_at=None, error="waiting for the resident")
+            )
+        for row_id, reason in triage.cancelled.items():
+            session.execute(
+                update(table)
+                .where(table.id == row_id)
+                .values(status="cancelled", next_attempt_at=None, error=reason)
+            )
+
+    def release(self, items: list[Claimed]) -> None:
+        """Hand claimed rows back to the queue untouched (stopping before they were sent)."""
+        if not items:
+            return
+        with self.db.session_scope() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(
+                    OutboundMessage.id.in_([item.id for item in items]),
+                    OutboundMessage.status == "sending",
+                )
+                .values(status="queued", claimed_at=None)
+            )
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def deliver(self, item: Claimed) -> str:
+        """Send one claimed row and record the outcome: 'sent', 'retry' or 'failed'."""
+        sender = self.senders[item.channel]
+        try:
+            outbound = Outbound(
+                channel=item.channel,
+                address=self.vault.decrypt(item.address_enc),
+                text=item.text,
+                kind=item.kind,
+                buttons=item.buttons,
+                resident_id=item.resident_id,
+                outbox_id=item.id,
+            )
+            if item.template_sid is not None and isinstance(sender, TemplateSender):
+                provider_id = sender.send_template(outbound, item.template_sid)
+            else:
+                provider_id = sender.send(outbound)
+        except PermanentSendError as exc:
+            self._give_up(item, str(exc), exc.resident_status)
+            return "failed"
+        except TransientSendError as exc:
+            if exc.retry_after:
+                self.pacer.hold(item.channel, exc.retry_after)
+            return self._retry(item, str(exc), exc.retry_after)
+        except (SendError, ValueError) as exc:
+            return self._retry(item, str(exc), None)
+        except Exception as exc:  # a bug or an unexpected provider answer: keep the row
+            log.exception("outbox %s: unexpected error while sending", item.id)
+            return self._retry(item, f"{type(exc).__name__}: {exc}", None)
+        with self.db.session_scope() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == item.id)
+                .values(
+                    status="sent",
+                    provider_id=provider_id or item.channel,
+                    sent_at=self.clock(),
+                    attempts=item.attempts + 1,
+                    next_attempt_at=None,
+                    claimed_at=None,
+                    error=None,
+                )
+            )
+        return "sent"
+
+    def _retry(self, item: Claimed, error: str, retry_after: float | None) -> str:
+        attempts = item.attempts + 1
+        final = attempts >= self.policy.max_attempts
+        next_at = None
+        if not final:
+            next_at = self.clock() + timedelta(seconds=self.policy.backoff(attempts, retry_after))
+        log.info("outbox %s: attempt %d failed (%s)", item.id, attempts, error)
+        with self.db.session_scope() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == item.id)
+                .values(
+                    status="failed",
+                    attempts=attempts,
+                    next_attempt_at=next_at,
+                    claimed_at=None,
+                    error=error[:500],
+                )
+            )
+        return "failed" if final else "retry"
+
+    def _give_up(self, item: Claimed, error: str, resident_status: str | None) -> None:
+        log.info("outbox %s: not sendable (%s)", item.id, error)
+        now = self.clock()
+        with self.db.session_scope() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == item.id)
+                .values(
+                    status="failed",
+                    attempts=item.attempts + 1,
+                    next_attempt_at=None,
+                    claimed_at=None,
+                    error=error[:500],
+                )
+            )
+            if resident_status is not None:
+                stop_sending_to(session, item.resident_id, resident_status, now)
+
+    # -- loops -------------------------------------------------------------------------------
+
+    def _pool(self, lane: str) -> ThreadPoolExecutor:
+        if lane not in self._pools:
+            self._pools[lane] = ThreadPoolExecutor(
+                self.policy.threads_per_lane, thread_name_prefix=f"send-{lane}"
+            )
+        return self._pools[lane]
+
+    def run_lane_once(self, lane: str) -> int:
+        """Claim one batch for a lane and send it at the lane's pace; return rows handled."""
+        items = self.claim(LANES[lane])
+        if not items:
+            return 0
+        pool = self._pool(lane)
+        futures = []
+        for index, item in enumerate(items):
+            sender_name = self.sender_names.get(item.channel, "")
+            allowed = not self.stopping.is_set() and self.pacer.wait(
+                item.channel, item.address_enc, item.text, sender_name, self.stopping.is_set
+            )
+            if not allowed:
+                self.release(items[index:])
+                break
+            futures.append(pool.submit(self.deliver, item))
+        for future in futures:
+            future.result()
+        return len(futures)
+
+    def drain_lane(self, lane: str, max_seconds: float = 30.0) -> int:
+        """Send a lane's due rows until none are left, time is up, or the sender stops."""
+        started = self.clock()
+        total = 0
+        while not self.stopping.is_set():
+            handled = self.run_lane_once(lane)
+            total += handled
+            if not handled or (self.clock() - started).total_seconds() > max_seconds:
+                break
+        return total
+
+    def lanes(self) -> list[str]:
+        """Lanes with at least one configured channel."""
+        return [
+            lane for lane, channels in LANES.items() if any(c in self.senders for c in channels)
+        ]
+
+    def stop(self) -> None:
+        """Finish the messages in flight, hand back the rest, and stop."""
+        self.stopping.set()
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
+        self._pools.clear()
+
+
+def _in_window(resident: Resident, now: datetime) -> bool:
+    last = resident.last_inbound_at
+    return last is not None and now - last <= WINDOW
+
+
+def stop_sending_to(session: Session, resident_id: int, status: str, now: datetime) -> None:
+    """Mark a resident opted out or unreachable and cancel everything still queued for them."""
+    values: dict[str, object] = {"status": status}
+    if status == "opted_out":
+        values["opted_out_at"] = now
+    session.execute(update(Resident).where(Resident.id == resident_id).values(**values))
+    session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.resident_id == resident_id,
+            OutboundMessage.status.in_(OPEN_STATUSES),
+            or_(OutboundMessage.status != "failed", OutboundMessage.next_attempt_at.is_not(None)),
+        )
+        .values(status="cancelled", next_attempt_at=None, error=f"resident is {status}")
+    )
+
+
+def reclaim_stuck(
+    db: Database, policy: SenderPolicy | None = None, now: datetime | None = None
+) -> int:
+    """Queue again rows left 'sending' by a sender that died; return how many."""
+    policy = policy or SenderPolicy()
+    now = now or utcnow()
+    with db.session_scope() as session:
+        result = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.status == "sending",
+                OutboundMessage.claimed_at < now - policy.sending_timeout,
+            )
+            # next_attempt_at is still the time they first fell due, so they go first.
+            .values(status="queued", claimed_at=None)
+        )
+        return result.rowcount or 0
+
+
+def release_held_whatsapp(db: Database, now: datetime | None = None) -> int:
+    """Queue again WhatsApp rows held for a resident who has written in the last 24 hours."""
+    now = now or utcnow()
+    recent = select(Resident.id).where(Resident.last_inbound_at >= now - WINDOW)
+    with db.session_scope() as session:
+        result = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "held", OutboundMessage.resident_id.in_(recent))
+            .values(status="queued", next_attempt_at=now, error=None)
+        )
+        return result.rowcount or 0
