@@ -127,6 +127,14 @@ class Leadership:
     def release(self) -> None:
         """Give the lock up so another worker takes over at once."""
         with self._lock:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
+                    )
+                    self._connection.commit()
+                except Exception:
+                    log.info("could not unlock explicitly; closing the connection frees it")
             self._drop()
 
 
