@@ -19,6 +19,7 @@ TWILIO_SEGMENTS_PER_SECOND = 10.0
 # Keep a little under each limit so network jitter cannot push the provider's count over it.
 SAFETY = 1.01
 MAX_WINDOWS = 10_000
+SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -67,24 +68,31 @@ class SlidingWindow:
         self.clock = clock
         self._log: collections.deque[tuple[float, float]] = collections.deque()
         self._used = 0.0
+        # Even spacing as well as the window: no burst at the start of each second, which
+        # network jitter could push into the provider's next second.
+        self.gap = self.window / self.limit
+        self._next_free = 0.0
 
     def delay(self, units: float, now: float) -> float:
         """Seconds to wait before `units` may go (0 when they may go now)."""
         while self._log and self._log[0][0] <= now - self.window:
             self._used -= self._log.popleft()[1]
+        spacing = self._next_free - now
         if self._used + units <= self.limit or not self._log:
-            return 0.0
+            return max(spacing, 0.0)
         # Wait until enough of the oldest entries have left the window.
         used = self._used
         for at, amount in self._log:
             used -= amount
             if used + units <= self.limit:
-                return at + self.window - now
-        return self._log[-1][0] + self.window - now
+                return max(at + self.window - now, spacing)
+        return max(self._log[-1][0] + self.window - now, spacing)
 
     def record(self, units: float, now: float) -> None:
         self._log.append((now, units))
         self._used += units
+        # A sleep that overslept may catch up a little (SLACK), never more.
+        self._next_free = max(now - SLACK, self._next_free) + units * self.gap
 
 
 class Pacer:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 REPLY_KINDS = frozenset({"reply"})
 # Rows that may still leave: cancelled when the resident stops being reachable.
 OPEN_STATUSES = ("queued", "held", "failed")
+FLUSH_EVERY = 100
 # Each lane sends on its own thread so a slow channel never holds up a fast one.
 LANES: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram",),
@@ -109,7 +111,11 @@ class OutboxSender:
         self.clock = clock
         self.sender_names = dict(sender_names or {})
         self.stopping = threading.Event()
-        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pools: dict[str, tuple[ThreadPoolExecutor, threading.Semaphore]] = {}
+        # Sent rows are recorded in small batches: far less database work per message, at the
+        # cost that a crash can lose the record of (and so repeat) at most one batch.
+        self._sent: list[dict[str, object]] = []
+        self._sent_lock = threading.Lock()
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -119,8 +125,21 @@ class OutboxSender:
         if not channels:
             return []
         now = self.clock()
+        message, resident = OutboundMessage, Resident
         due = (
-            select(OutboundMessage, Resident)
+            select(
+                message.id,
+                message.kind,
+                message.channel,
+                message.text,
+                message.options,
+                message.attempts,
+                resident.id.label("resident_id"),
+                resident.status.label("resident_status"),
+                resident.community_id,
+                resident.address_enc,
+                resident.last_inbound_at,
+            )
             .join(Resident, Resident.id == OutboundMessage.resident_id)
             .where(
                 OutboundMessage.channel.in_(channels),
@@ -146,39 +165,41 @@ class OutboxSender:
 
     def _triage(self, session: Session, rows: list, now: datetime) -> _Triage:
         triage = _Triage()
-        hours: dict[int, tuple[SendingHours, Community]] = {}
-        for message, resident in rows:
-            if message.kind not in REPLY_KINDS:
-                if resident.status != "joined":
-                    triage.cancelled[message.id] = f"resident is {resident.status}"
+        communities: dict[int, tuple[SendingHours, Community]] = {}
+
+        def community_of(community_id: int) -> tuple[SendingHours, Community]:
+            if community_id not in communities:
+                community = session.get(Community, community_id)
+                assert community is not None
+                communities[community_id] = (SendingHours.of(community), community)
+            return communities[community_id]
+
+        for row in rows:
+            if row.kind not in REPLY_KINDS:
+                if row.resident_status != "joined":
+                    triage.cancelled[row.id] = f"resident is {row.resident_status}"
                     continue
-                if resident.community_id not in hours:
-                    community = session.get(Community, resident.community_id)
-                    hours[resident.community_id] = (SendingHours.of(community), community)
-                sending_hours, community = hours[resident.community_id]
-                opens = sending_hours.next_open(now)
+                opens = community_of(row.community_id)[0].next_open(now)
                 if opens > now:
-                    triage.later[message.id] = opens
+                    triage.later[row.id] = opens
                     continue
             template_sid = None
-            if message.channel == "whatsapp" and not _in_window(resident, now):
-                if message.kind == "prompt":
-                    community = hours.get(resident.community_id, (None, None))[1]
-                    community = community or session.get(Community, resident.community_id)
-                    template_sid = community.whatsapp_content_sid if community else None
+            if row.channel == "whatsapp" and not _in_window(row.last_inbound_at, now):
+                if row.kind == "prompt":
+                    template_sid = community_of(row.community_id)[1].whatsapp_content_sid
                 if template_sid is None:
-                    triage.held.append(message.id)
+                    triage.held.append(row.id)
                     continue
             triage.send.append(
                 Claimed(
-                    id=message.id,
-                    resident_id=resident.id,
-                    channel=message.channel,
-                    kind=message.kind,
-                    text=message.text,
-                    buttons=tuple((message.options or {}).get("buttons", ())),
-                    address_enc=resident.address_enc,
-                    attempts=message.attempts,
+                    id=row.id,
+                    resident_id=row.resident_id,
+                    channel=row.channel,
+                    kind=row.kind,
+                    text=row.text,
+                    buttons=tuple((row.options or {}).get("buttons", ())),
+                    address_enc=row.address_enc,
+                    attempts=row.attempts,
                     template_sid=template_sid,
                 )
             )
@@ -259,21 +280,29 @@ class OutboxSender:
         except Exception as exc:  # a bug or an unexpected provider answer: keep the row
             log.exception("outbox %s: unexpected error while sending", item.id)
             return self._retry(item, f"{type(exc).__name__}: {exc}", None)
-        with self.db.session_scope() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == item.id)
-                .values(
-                    status="sent",
-                    provider_id=provider_id or item.channel,
-                    sent_at=self.clock(),
-                    attempts=item.attempts + 1,
-                    next_attempt_at=None,
-                    claimed_at=None,
-                    error=None,
-                )
-            )
+        record = {
+            "id": item.id,
+            "status": "sent",
+            "provider_id": provider_id or item.channel,
+            "sent_at": self.clock(),
+            "attempts": item.attempts + 1,
+            "next_attempt_at": None,
+            "claimed_at": None,
+            "error": None,
+        }
+        with self._sent_lock:
+            self._sent.append(record)
         return "sent"
+
+    def flush_sent(self) -> int:
+        """Record the messages that left since the last flush, in one statement."""
+        with self._sent_lock:
+            records, self._sent = self._sent, []
+        if records:
+            with self.db.session_scope() as session:
+                # ORM bulk UPDATE by primary key: one executemany for the whole batch.
+                session.execute(update(OutboundMessage), records)
+        return len(records)
 
     def _retry(self, item: Claimed, error: str, retry_after: float | None) -> str:
         attempts = item.attempts + 1
@@ -316,42 +345,69 @@ class OutboxSender:
 
     # -- loops -------------------------------------------------------------------------------
 
-    def _pool(self, lane: str) -> ThreadPoolExecutor:
+    def _pool(self, lane: str) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
         if lane not in self._pools:
-            self._pools[lane] = ThreadPoolExecutor(
-                self.policy.threads_per_lane, thread_name_prefix=f"send-{lane}"
+            threads = self.policy.threads_per_lane
+            self._pools[lane] = (
+                ThreadPoolExecutor(threads, thread_name_prefix=f"send-{lane}"),
+                threading.Semaphore(threads),
             )
         return self._pools[lane]
 
-    def run_lane_once(self, lane: str) -> int:
-        """Claim one batch for a lane and send it at the lane's pace; return rows handled."""
+    def _dispatch(self, lane: str) -> tuple[int, list[Future[str]]]:
+        """Claim one batch and hand each row to the lane's threads at the lane's pace."""
         items = self.claim(LANES[lane])
         if not items:
-            return 0
-        pool = self._pool(lane)
-        futures = []
+            return 0, []
+        pool, free = self._pool(lane)
+        futures: list[Future[str]] = []
         for index, item in enumerate(items):
-            sender_name = self.sender_names.get(item.channel, "")
-            allowed = not self.stopping.is_set() and self.pacer.wait(
-                item.channel, item.address_enc, item.text, sender_name, self.stopping.is_set
-            )
-            if not allowed:
-                self.release(items[index:])
-                break
-            futures.append(pool.submit(self.deliver, item))
+            # Take a free thread first, so a paced message starts the moment it is allowed
+            # (a queue inside the pool would release a burst later).
+            while not free.acquire(timeout=0.25):
+                if self.stopping.is_set():
+                    break
+            else:
+                sender_name = self.sender_names.get(item.channel, "")
+                if not self.stopping.is_set() and self.pacer.wait(
+                    item.channel, item.address_enc, item.text, sender_name, self.stopping.is_set
+                ):
+                    future = pool.submit(self.deliver, item)
+                    future.add_done_callback(lambda _: free.release())
+                    futures.append(future)
+                    if len(self._sent) >= FLUSH_EVERY:
+                        self.flush_sent()
+                    continue
+                free.release()
+            self.release(items[index:])
+            break
+        return len(futures), futures
+
+    def run_lane_once(self, lane: str) -> int:
+        """Claim one batch for a lane, send it at the lane's pace, record it; return rows sent."""
+        handled, futures = self._dispatch(lane)
         for future in futures:
             future.result()
-        return len(futures)
+        self.flush_sent()
+        return handled
 
     def drain_lane(self, lane: str, max_seconds: float = 30.0) -> int:
         """Send a lane's due rows until none are left, time is up, or the sender stops."""
-        started = self.clock()
+        started = time.monotonic()
         total = 0
-        while not self.stopping.is_set():
-            handled = self.run_lane_once(lane)
-            total += handled
-            if not handled or (self.clock() - started).total_seconds() > max_seconds:
-                break
+        in_flight: list[Future[str]] = []
+        try:
+            while not self.stopping.is_set():
+                # The next batch is claimed while the last one's sends are still finishing.
+                handled, futures = self._dispatch(lane)
+                total += handled
+                in_flight = [f for f in in_flight if not f.done()] + futures
+                if not handled or time.monotonic() - started > max_seconds:
+                    break
+        finally:
+            for future in in_flight:
+                future.result()
+            self.flush_sent()
         return total
 
     def lanes(self) -> list[str]:
@@ -363,14 +419,14 @@ class OutboxSender:
     def stop(self) -> None:
         """Finish the messages in flight, hand back the rest, and stop."""
         self.stopping.set()
-        for pool in self._pools.values():
+        for pool, _ in self._pools.values():
             pool.shutdown(wait=True)
         self._pools.clear()
+        self.flush_sent()
 
 
-def _in_window(resident: Resident, now: datetime) -> bool:
-    last = resident.last_inbound_at
-    return last is not None and now - last <= WINDOW
+def _in_window(last_inbound_at: datetime | None, now: datetime) -> bool:
+    return last_inbound_at is not None and now - last_inbound_at <= WINDOW
 
 
 def stop_sending_to(session: Session, resident_id: int, status: str, now: datetime) -> None:
