@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot import fanout, sender
+from bot import fanout, outbox
 from bot.sender import OutboxSender
 from storage.crypto import Vault
 from storage.db import Database
@@ -73,9 +73,8 @@ def activate_campaigns(context: JobContext) -> int:
 @register("housekeeping", 60)
 def housekeeping(context: JobContext) -> int:
     """Queue again rows a dead sender left behind and WhatsApp rows whose window reopened."""
-    return sender.reclaim_stuck(context.db, context.sender.policy) + sender.release_held_whatsapp(
-        context.db
-    )
+    timeout = context.sender.policy.sending_timeout
+    return outbox.reclaim_stuck(context.db, timeout) + outbox.release_held_whatsapp(context.db)
 
 
 class Leadership:

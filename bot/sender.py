@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from bot.channels.base import PermanentSendError, Sender, SendError, TransientSendError
 from bot.messages import Outbound
+from bot.outbox import SENDING_TIMEOUT, WHATSAPP_WINDOW, stop_sending_to
 from bot.pacing import Pacer
 from bot.quiet_hours import SendingHours
-from bot.whatsapp import WINDOW, TemplateSender
+from bot.whatsapp import TemplateSender
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Community, OutboundMessage, Resident, utcnow
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # Kinds that answer a message the resident just sent: no quiet hours, no "joined" check.
 REPLY_KINDS = frozenset({"reply"})
-# Rows that may still leave: cancelled when the resident stops being reachable.
-OPEN_STATUSES = ("queued", "held", "failed")
 FLUSH_EVERY = 100
 # Each lane sends on its own thread so a slow channel never holds up a fast one.
 LANES: dict[str, tuple[str, ...]] = {
@@ -52,7 +51,7 @@ class SenderPolicy:
     """How many rows to claim at once, how long a claim lasts, how to back off."""
 
     batch_size: int = 50
-    sending_timeout: timedelta = timedelta(minutes=5)
+    sending_timeout: timedelta = SENDING_TIMEOUT
     max_attempts: int = 8
     base_backoff_seconds: float = 5.0
     max_backoff_seconds: float = 3600.0
@@ -426,53 +425,4 @@ class OutboxSender:
 
 
 def _in_window(last_inbound_at: datetime | None, now: datetime) -> bool:
-    return last_inbound_at is not None and now - last_inbound_at <= WINDOW
-
-
-def stop_sending_to(session: Session, resident_id: int, status: str, now: datetime) -> None:
-    """Mark a resident opted out or unreachable and cancel everything still queued for them."""
-    values: dict[str, object] = {"status": status}
-    if status == "opted_out":
-        values["opted_out_at"] = now
-    session.execute(update(Resident).where(Resident.id == resident_id).values(**values))
-    session.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.resident_id == resident_id,
-            OutboundMessage.status.in_(OPEN_STATUSES),
-            or_(OutboundMessage.status != "failed", OutboundMessage.next_attempt_at.is_not(None)),
-        )
-        .values(status="cancelled", next_attempt_at=None, error=f"resident is {status}")
-    )
-
-
-def reclaim_stuck(
-    db: Database, policy: SenderPolicy | None = None, now: datetime | None = None
-) -> int:
-    """Queue again rows left 'sending' by a sender that died; return how many."""
-    policy = policy or SenderPolicy()
-    now = now or utcnow()
-    with db.session_scope() as session:
-        result = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.status == "sending",
-                OutboundMessage.claimed_at < now - policy.sending_timeout,
-            )
-            # next_attempt_at is still the time they first fell due, so they go first.
-            .values(status="queued", claimed_at=None)
-        )
-        return result.rowcount or 0
-
-
-def release_held_whatsapp(db: Database, now: datetime | None = None) -> int:
-    """Queue again WhatsApp rows held for a resident who has written in the last 24 hours."""
-    now = now or utcnow()
-    recent = select(Resident.id).where(Resident.last_inbound_at >= now - WINDOW)
-    with db.session_scope() as session:
-        result = session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.status == "held", OutboundMessage.resident_id.in_(recent))
-            .values(status="queued", next_attempt_at=now, error=None)
-        )
-        return result.rowcount or 0
+    return last_inbound_at is not None and now - last_inbound_at <= WHATSAPP_WINDOW

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from twilio.base.exceptions import TwilioRestException
@@ -11,9 +10,6 @@ from twilio.base.exceptions import TwilioRestException
 from bot.channels.base import TransientSendError
 from bot.channels.sms import WHATSAPP_PREFIX, TwilioSender, _classify
 from bot.messages import Outbound
-
-# https://www.twilio.com/docs/whatsapp/key-concepts#the-24-hour-window-or-24-hour-session
-WINDOW = timedelta(hours=24)
 
 
 @runtime_checkable

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot import fanout
 from bot.campaigns import launch, parse_prompt_file
+from bot.outbox import reclaim_stuck
 from bot.pacing import PacingLimits
-from bot.sender import reclaim_stuck
 from storage.models import Campaign, Community, OutboundMessage, Resident
 from tests.conftest import post_twilio
 from tests.helpers import FESTIVAL, add_community

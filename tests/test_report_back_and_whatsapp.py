@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from bot.sender import release_held_whatsapp
+from bot.outbox import release_held_whatsapp
 from storage.models import Community, OutboundMessage, Resident, utcnow
 from tests.conftest import DATA_KEY
 from tests.helpers import Phone, add_campaign, add_community

@@ -18,7 +18,7 @@ from bot.sender import OutboxSender, SenderPolicy, SimulatorSender
 from bot.whatsapp import TwilioChannelSender
 from storage.models import Campaign
 from webhooks.cli_base import Context, cli, community_or_fail, fail, pass_ctx
-from webhooks.cli_commands import campaign
+from webhooks.cli_commands import campaign, community
 from webhooks.services import Services
 
 log = logging.getLogger(__name__)
@@ -109,3 +109,20 @@ def campaign_report_back(ctx: Context, campaign_slug: str, slug: str, body: str)
         f"report-back queued for {queued} resident(s) who answered {campaign_slug}; "
         "the worker sends it outside quiet hours"
     )
+
+
+@community.command("whatsapp-template")
+@click.argument("slug")
+@click.argument("content_sid")
+@pass_ctx
+def community_whatsapp_template(ctx: Context, slug: str, content_sid: str) -> None:
+    """Set the approved WhatsApp template (HX… Content SID, or off) for prompts after 24 hours."""
+    value = None if content_sid.lower() == "off" else content_sid.strip()
+    if value is not None and not (value.startswith("HX") and len(value) == 34):
+        fail(f"{content_sid!r} is not a Twilio Content SID like HX followed by 32 characters")
+    with ctx.services.db.session_scope() as session:
+        community_or_fail(session, slug).whatsapp_content_sid = value
+    if value is None:
+        click.echo(f"{slug}: WhatsApp prompts wait until a resident writes after 24 hours")
+    else:
+        click.echo(f"{slug}: WhatsApp prompts after 24 hours use template {value}")
