@@ -232,3 +232,28 @@ def test_residents_busy_with_another_campaign_get_the_new_one_after_answering(se
             == 0
         ), "no campaign send while another prompt is pending"
     assert phone.send("my answer to A")[-1] == FIRST_PROMPT
+
+
+def test_a_telegram_reply_that_failed_is_sent_later_by_the_sender(
+    live_services, live_client, telegram_api
+):
+    import json as jsonlib
+
+    from tests.conftest import TELEGRAM_SECRET, load_telegram
+
+    add_community(live_services)
+    telegram_api.fail_next("sendMessage", 500, "Internal Server Error")
+    response = live_client.post(
+        "/webhooks/telegram",
+        data=jsonlib.dumps(load_telegram("start_payload")),
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert response.status_code == 200 and telegram_api.sent_texts() == []
+    sender = fast_sender(live_services, TEST_LIMITS)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with time_machine.travel(later, tick=True):
+        send_until_idle(sender, live_services)
+    sender.stop()
+    (welcome,) = telegram_api.sent_texts()
+    assert "YES" in welcome

@@ -163,3 +163,18 @@ def test_a_gaelic_speaker_gets_the_prompt_in_gaelic(services):
     add_campaign(services, source=source)
     with services.db.session_scope() as session:
         assert session.scalar(select(OutboundMessage.text)) == "Dè tha cudromach dhut?"
+
+
+def test_an_organiser_sets_and_clears_the_whatsapp_template(services, cli_env, capsys):
+    from webhooks.cli import main
+
+    add_community(services)
+    sid = "HX0123456789abcdef0123456789abcdef"
+    assert main(["community", "whatsapp-template", "cumnock", sid]) == 0
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Community.whatsapp_content_sid)) == sid
+    assert main(["community", "whatsapp-template", "cumnock", "HELLO"]) == 2
+    assert "Content SID" in capsys.readouterr().err
+    assert main(["community", "whatsapp-template", "cumnock", "off"]) == 0
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Community.whatsapp_content_sid)) is None
