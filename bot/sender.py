@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # Kinds that answer a message the resident just sent: no quiet hours, no "joined" check.
 REPLY_KINDS = frozenset({"reply"})
 FLUSH_EVERY = 100
+FLUSH_SECONDS = 0.5
 # Each lane sends on its own thread so a slow channel never holds up a fast one.
 LANES: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram",),
@@ -115,6 +116,7 @@ class OutboxSender:
         # cost that a crash can lose the record of (and so repeat) at most one batch.
         self._sent: list[dict[str, object]] = []
         self._sent_lock = threading.Lock()
+        self._oldest_unrecorded = 0.0
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -291,6 +293,15 @@ class OutboxSender:
         }
         with self._sent_lock:
             self._sent.append(record)
+            if len(self._sent) == 1:
+                self._oldest_unrecorded = time.monotonic()
+            due = (
+                len(self._sent) >= FLUSH_EVERY
+                or time.monotonic() - self._oldest_unrecorded >= FLUSH_SECONDS
+            )
+        if due:
+            # Soon, too: Twilio's status callbacks can only find a row once its SID is stored.
+            self.flush_sent()
         return "sent"
 
     def flush_sent(self) -> int:
@@ -374,8 +385,6 @@ class OutboxSender:
                     future = pool.submit(self.deliver, item)
                     future.add_done_callback(lambda _: free.release())
                     futures.append(future)
-                    if len(self._sent) >= FLUSH_EVERY:
-                        self.flush_sent()
                     continue
                 free.release()
             self.release(items[index:])
