@@ -20,6 +20,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbound_messages_due", ["status", "next_attempt_at"], unique=False)
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fanned_out_at", sa.DateTime(), nullable=True))
+    # Campaigns already running reached residents the old way (when they texted in): do not
+    # message every resident of them now. Scheduled ones fan out when they start.
+    op.execute("UPDATE campaigns SET fanned_out_at = starts_at WHERE status = 'active'")
     with op.batch_alter_table("communities", schema=None) as batch_op:
         batch_op.add_column(sa.Column("whatsapp_content_sid", sa.String(length=64), nullable=True))
     with op.batch_alter_table("residents", schema=None) as batch_op:
