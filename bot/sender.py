@@ -8,26 +8,24 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import update
 
 from bot.channels.base import PermanentSendError, Sender, SendError, TransientSendError
+from bot.claims import Claimed, claim_due, release_claims
 from bot.messages import Outbound
-from bot.outbox import SENDING_TIMEOUT, WHATSAPP_WINDOW, stop_sending_to
+from bot.outbox import SENDING_TIMEOUT, stop_sending_to
 from bot.pacing import Pacer
-from bot.quiet_hours import SendingHours
 from bot.whatsapp import TemplateSender
 from storage.crypto import Vault
 from storage.db import Database
-from storage.models import Community, OutboundMessage, Resident, utcnow
+from storage.models import OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# Kinds that answer a message the resident just sent: no quiet hours, no "joined" check.
-REPLY_KINDS = frozenset({"reply"})
+# Sent rows are recorded at least every FLUSH_EVERY messages or FLUSH_SECONDS seconds.
 FLUSH_EVERY = 100
 FLUSH_SECONDS = 0.5
 # Each lane sends on its own thread so a slow channel never holds up a fast one.
@@ -67,29 +65,6 @@ class SenderPolicy:
         return max(delay, retry_after or 0.0)
 
 
-@dataclass
-class Claimed:
-    """One claimed row with what is needed to send it."""
-
-    id: int
-    resident_id: int
-    channel: str
-    kind: str
-    text: str
-    buttons: tuple[str, ...]
-    address_enc: str
-    attempts: int
-    template_sid: str | None = None
-
-
-@dataclass
-class _Triage:
-    send: list[Claimed] = field(default_factory=list)
-    later: dict[int, datetime] = field(default_factory=dict)
-    held: list[int] = field(default_factory=list)
-    cancelled: dict[int, str] = field(default_factory=dict)
-
-
 class OutboxSender:
     """Sends due outbox rows on every configured channel at each channel's pace."""
 
@@ -123,132 +98,11 @@ class OutboxSender:
     def claim(self, channels: tuple[str, ...], limit: int | None = None) -> list[Claimed]:
         """Mark up to `limit` due rows 'sending' and commit; skip rows other senders hold."""
         channels = tuple(c for c in channels if c in self.senders)
-        if not channels:
-            return []
-        now = self.clock()
-        message, resident = OutboundMessage, Resident
-        due = (
-            select(
-                message.id,
-                message.kind,
-                message.channel,
-                message.text,
-                message.options,
-                message.attempts,
-                resident.id.label("resident_id"),
-                resident.status.label("resident_status"),
-                resident.community_id,
-                resident.address_enc,
-                resident.last_inbound_at,
-            )
-            .join(Resident, Resident.id == OutboundMessage.resident_id)
-            .where(
-                OutboundMessage.channel.in_(channels),
-                OutboundMessage.next_attempt_at <= now,
-                or_(
-                    OutboundMessage.status == "queued",
-                    and_(
-                        OutboundMessage.status == "failed",
-                        OutboundMessage.next_attempt_at.is_not(None),
-                    ),
-                ),
-            )
-            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
-            .limit(limit or self.policy.batch_size)
-        )
-        if self.db.is_postgresql:
-            due = due.with_for_update(skip_locked=True, of=OutboundMessage)
-        with self.db.session_scope() as session:
-            rows = session.execute(due).all()
-            triage = self._triage(session, rows, now)
-            self._apply(session, triage, now)
-        return triage.send
-
-    def _triage(self, session: Session, rows: list, now: datetime) -> _Triage:
-        triage = _Triage()
-        communities: dict[int, tuple[SendingHours, Community]] = {}
-
-        def community_of(community_id: int) -> tuple[SendingHours, Community]:
-            if community_id not in communities:
-                community = session.get(Community, community_id)
-                assert community is not None
-                communities[community_id] = (SendingHours.of(community), community)
-            return communities[community_id]
-
-        for row in rows:
-            if row.kind not in REPLY_KINDS:
-                if row.resident_status != "joined":
-                    triage.cancelled[row.id] = f"resident is {row.resident_status}"
-                    continue
-                opens = community_of(row.community_id)[0].next_open(now)
-                if opens > now:
-                    triage.later[row.id] = opens
-                    continue
-            template_sid = None
-            if row.channel == "whatsapp" and not _in_window(row.last_inbound_at, now):
-                if row.kind == "prompt":
-                    template_sid = community_of(row.community_id)[1].whatsapp_content_sid
-                if template_sid is None:
-                    triage.held.append(row.id)
-                    continue
-            triage.send.append(
-                Claimed(
-                    id=row.id,
-                    resident_id=row.resident_id,
-                    channel=row.channel,
-                    kind=row.kind,
-                    text=row.text,
-                    buttons=tuple((row.options or {}).get("buttons", ())),
-                    address_enc=row.address_enc,
-                    attempts=row.attempts,
-                    template_sid=template_sid,
-                )
-            )
-        return triage
-
-    @staticmethod
-    def _apply(session: Session, triage: _Triage, now: datetime) -> None:
-        table = OutboundMessage
-        if triage.send:
-            session.execute(
-                update(table)
-                .where(table.id.in_([item.id for item in triage.send]))
-                .values(status="sending", claimed_at=now)
-            )
-        for row_id, opens in triage.later.items():
-            session.execute(
-                update(table)
-                .where(table.id == row_id)
-                .values(status="queued", next_attempt_at=opens)
-            )
-        if triage.held:
-            # WhatsApp allows free text only within 24 hours of the resident's last message:
-            # wait until they write (the housekeeping job queues these again).
-            session.execute(
-                update(table)
-                .where(table.id.in_(triage.held))
-                .values(status="held", next_attempt_at=None, error="waiting for the resident")
-            )
-        for row_id, reason in triage.cancelled.items():
-            session.execute(
-                update(table)
-                .where(table.id == row_id)
-                .values(status="cancelled", next_attempt_at=None, error=reason)
-            )
+        return claim_due(self.db, channels, limit or self.policy.batch_size, self.clock())
 
     def release(self, items: list[Claimed]) -> None:
         """Hand claimed rows back to the queue untouched (stopping before they were sent)."""
-        if not items:
-            return
-        with self.db.session_scope() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(
-                    OutboundMessage.id.in_([item.id for item in items]),
-                    OutboundMessage.status == "sending",
-                )
-                .values(status="queued", claimed_at=None)
-            )
+        release_claims(self.db, items)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -431,7 +285,3 @@ class OutboxSender:
             pool.shutdown(wait=True)
         self._pools.clear()
         self.flush_sent()
-
-
-def _in_window(last_inbound_at: datetime | None, now: datetime) -> bool:
-    return last_inbound_at is not None and now - last_inbound_at <= WHATSAPP_WINDOW
