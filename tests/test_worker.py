@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -44,7 +45,11 @@ def test_a_campaign_whose_start_time_comes_is_sent_by_the_worker(live_services, 
             .values(starts_at=utcnow() - timedelta(seconds=1))
         )
     sender = fast_sender(live_services, TEST_LIMITS)
-    worker = Worker(JobContext(live_services.db, live_services.vault, sender))
+    # A lock key of its own: other test runs may share this PostgreSQL server.
+    leadership = Leadership(live_services.db, key=secrets.randbits(48))
+    worker = Worker(
+        JobContext(live_services.db, live_services.vault, sender), leadership=leadership
+    )
     worker.start()
     try:
         _wait_for(lambda: len(telegram_api.sent_texts()) == 6)
@@ -71,7 +76,8 @@ def test_other_features_can_register_jobs_that_the_worker_runs(services):
 def test_only_one_worker_at_a_time_runs_the_scheduled_jobs(db):
     if not db.is_postgresql:
         pytest.skip("SQLite has a single worker process; the lock is PostgreSQL's")
-    first, second = Leadership(db, key=4242), Leadership(db, key=4242)
+    key = secrets.randbits(48)
+    first, second = Leadership(db, key=key), Leadership(db, key=key)
     try:
         assert first.is_leader()
         assert not second.is_leader()
