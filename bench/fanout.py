@@ -34,7 +34,7 @@ from bot.channels.sms import TwilioSender
 from bot.messages import Outbound
 from bot.pacing import Pacer, PacingLimits
 from bot.sender import OutboxSender, SenderPolicy
-from bot.whatsapp import TwilioChannelSender
+from bot.twilio_outbox import TwilioChannelSender
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Community, OutboundMessage, Resident, utcnow

@@ -30,6 +30,7 @@ class Claimed:
     address_enc: str
     attempts: int
     template_sid: str | None = None
+    from_number: str | None = None
 
 
 @dataclass
@@ -121,6 +122,10 @@ def _triage(session: Session, rows: list, now: datetime) -> _Triage:
                 address_enc=row.address_enc,
                 attempts=row.attempts,
                 template_sid=template_sid,
+                # SMS leaves from the number the community's residents text, when it has one.
+                from_number=community_of(row.community_id)[1].sms_number
+                if row.channel == "sms"
+                else None,
             )
         )
     return triage

@@ -18,7 +18,7 @@ from bot.claims import Claimed, claim_due, release_claims
 from bot.messages import Outbound
 from bot.outbox import SENDING_TIMEOUT, stop_sending_to
 from bot.pacing import Pacer
-from bot.whatsapp import TemplateSender
+from bot.twilio_outbox import TwilioChannelSender
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import OutboundMessage, utcnow
@@ -119,8 +119,8 @@ class OutboxSender:
                 resident_id=item.resident_id,
                 outbox_id=item.id,
             )
-            if item.template_sid is not None and isinstance(sender, TemplateSender):
-                provider_id = sender.send_template(outbound, item.template_sid)
+            if isinstance(sender, TwilioChannelSender):
+                provider_id = sender.send(outbound, item.from_number, item.template_sid)
             else:
                 provider_id = sender.send(outbound)
         except PermanentSendError as exc:
@@ -232,7 +232,7 @@ class OutboxSender:
                 if self.stopping.is_set():
                     break
             else:
-                sender_name = self.sender_names.get(item.channel, "")
+                sender_name = item.from_number or self.sender_names.get(item.channel, "")
                 if not self.stopping.is_set() and self.pacer.wait(
                     item.channel, item.address_enc, item.text, sender_name, self.stopping.is_set
                 ):

@@ -257,3 +257,18 @@ def test_a_telegram_reply_that_failed_is_sent_later_by_the_sender(
     sender.stop()
     (welcome,) = telegram_api.sent_texts()
     assert "YES" in welcome
+
+
+def test_sms_leaves_from_the_number_the_community_s_residents_text(live_services, twilio_api):
+    town = add_community(live_services, sms_number="+447700900999", **ALWAYS_OPEN)
+    add_residents(live_services, town, "sms", ["+447700900556"])
+    _launch(live_services, town)
+    sender = fast_sender(live_services, TEST_LIMITS)
+    send_until_idle(sender, live_services)
+    sender.stop()
+    (message,) = twilio_api.messages()
+    assert (message.from_, message.to, message.body) == (
+        "+447700900999",
+        "+447700900556",
+        FIRST_PROMPT,
+    )

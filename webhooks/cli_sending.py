@@ -15,7 +15,7 @@ from bot.pacing import Pacer, PacingLimits
 from bot.progress import ReportBackError, report_back
 from bot.scheduler import JobContext, Worker
 from bot.sender import OutboxSender, SenderPolicy, SimulatorSender
-from bot.whatsapp import TwilioChannelSender
+from bot.twilio_outbox import TwilioChannelSender
 from storage.models import Campaign
 from webhooks.cli_base import Context, cli, community_or_fail, fail, pass_ctx
 from webhooks.cli_commands import campaign, community
