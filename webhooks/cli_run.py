@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 @click.option("--port", default=5000, show_default=True, type=int)
 @pass_ctx
 def serve(ctx: Context, host: str, port: int) -> None:
-    """Development server: web pages, webhooks and simulator in one process."""
+    """Development server: web pages, webhooks, simulator, scheduler and sender in one process."""
     from webhooks.app import create_app
 
     app = create_app(ctx.settings, built=ctx.services)
