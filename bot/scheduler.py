@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # pg_try_advisory_lock key shared by every worker of this app ("voices" in ASCII).
 LEADER_LOCK_KEY = 0x766F69636573
 MISFIRE_GRACE_SECONDS = 60
+# How long an idle sending lane waits before looking for due rows again.
+SEND_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -149,8 +151,12 @@ class Worker:
         self.context = context
         self.leadership = leadership or Leadership(context.db)
         self.jobs = list(JOBS if jobs is None else jobs)
-        for lane in context.sender.lanes():
-            self.jobs.append(Job(f"send-{lane}", _lane_job(lane), 1.0, leader_only=False))
+        # The sender loop runs on threads of its own, one per lane, on every worker: a lane can
+        # drain for many seconds, longer than any job interval.
+        self._lanes = [
+            threading.Thread(target=self._send_loop, args=(lane,), name=f"send-{lane}")
+            for lane in context.sender.lanes()
+        ]
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max(4, len(self.jobs) + 1))},
@@ -166,10 +172,32 @@ class Worker:
         now = datetime.now(UTC)
         for job in self.jobs:
             self.scheduler.add_job(
-                self._guarded(job), "interval", seconds=job.seconds, id=job.name, next_run_time=now
+                self._guarded(job),
+                "interval",
+                seconds=job.seconds,
+                id=job.name,
+                name=job.name,
+                next_run_time=now,
             )
         self.scheduler.start()
-        log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
+        for thread in self._lanes:
+            thread.start()
+        log.info(
+            "scheduler started: %s; sending on %s",
+            ", ".join(job.name for job in self.jobs),
+            ", ".join(thread.name for thread in self._lanes),
+        )
+
+    def _send_loop(self, lane: str) -> None:
+        sender = self.context.sender
+        while not sender.stopping.is_set():
+            try:
+                sent = sender.drain_lane(lane)
+            except Exception:
+                log.exception("sending on %s failed; trying again shortly", lane)
+                sent = 0
+            if not sent:
+                sender.stopping.wait(SEND_POLL_SECONDS)
 
     def _guarded(self, job: Job) -> Callable[[], Any]:
         def run() -> Any:
@@ -188,14 +216,9 @@ class Worker:
     def stop(self) -> None:
         """Finish what is in flight, hand unsent claims back, stop the jobs, free the lock."""
         self.context.sender.stopping.set()
+        for thread in self._lanes:
+            thread.join()
         self.scheduler.shutdown(wait=True)
         self.context.sender.stop()
         self.leadership.release()
         log.info("scheduler stopped")
-
-
-def _lane_job(lane: str) -> Callable[[JobContext], int]:
-    def send(context: JobContext) -> int:
-        return context.sender.drain_lane(lane)
-
-    return send

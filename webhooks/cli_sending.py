@@ -63,6 +63,8 @@ def worker(ctx: Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Every job run is logged at INFO by APScheduler: keep the worker's log for what happened.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     for line in ctx.services.channel_lines():
         click.echo(line)
     running = build_worker(ctx.services)
