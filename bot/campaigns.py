@@ -244,6 +244,10 @@ def launch(
     ]
     session.add(campaign)
     session.flush()
+    if campaign.status == "active":
+        from bot.fanout import fan_out
+
+        fan_out(session, campaign, now)
     return campaign
 
 

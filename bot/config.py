@@ -34,6 +34,7 @@ class Settings:
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = ""
     instance_path: Path = Path("instance")
+    retention_days: int | None = None
     notices: tuple[str, ...] = field(default=())
 
     @property
@@ -95,6 +96,11 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
                 instance / "data_key", lambda: Fernet.generate_key().decode()
             )
             notices.append(f"development: VOICES_DATA_KEY kept in {instance / 'data_key'}")
+    retention = environ.get("VOICES_RETENTION_DAYS", "").strip()
+    if retention and (not retention.isdigit() or int(retention) < 1):
+        raise ConfigError(
+            f"VOICES_RETENTION_DAYS must be a whole number of days, not {retention!r}."
+        )
     try:
         Fernet(data_key.encode())
     except (ValueError, TypeError) as exc:
@@ -115,5 +121,6 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
         telegram_webhook_secret=environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
         telegram_api_base_url=environ.get("TELEGRAM_API_BASE_URL", "").strip(),
         instance_path=instance,
+        retention_days=int(retention) if retention else None,
         notices=tuple(notices),
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import residents, safety, texts
+from bot import outbox, residents, safety, texts
 from bot.campaigns import pick_text
 from bot.consent import record_join
 from bot.messages import Inbound, Outbound
@@ -246,6 +246,9 @@ class Engine:
         if resident.joined_at is None:
             resident.joined_at = inbound.received_at
         pending = self._pending(resident) or self.assign_next(resident)
+        if pending is not None:
+            # The prompt goes in this reply: a queued campaign send of it must not follow.
+            outbox.withdraw_unsent_prompt(self.session, pending)
         if returning:
             turn.replies.append(
                 self._reply(inbound, texts.text("restarted", name=community.name), resident)
@@ -272,7 +275,13 @@ class Engine:
             turn.replies.append(self._reply(inbound, texts.text(key), resident))
             return turn
 
-        assignment = self._pending(resident) or self._latest_stalled(resident)
+        # A campaign prompt still waiting in the outbox has not been seen: these words are an
+        # open response, and the prompt follows in the reply instead.
+        pending = self._pending(resident)
+        unseen = (
+            pending if pending and outbox.withdraw_unsent_prompt(self.session, pending) else None
+        )
+        assignment = None if unseen else (pending or self._latest_stalled(resident))
         response = Response(
             community_id=community.id,
             resident_id=resident.id,
@@ -300,7 +309,7 @@ class Engine:
                 self._reply(inbound, texts.text("open_ack", name=community.name), resident)
             )
 
-        following = self.assign_next(resident)
+        following = unseen or self.assign_next(resident)
         if assignment is not None:
             finished = following is None or following.campaign_id != assignment.campaign_id
             if finished and not inbound.media:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,8 @@ from storage.db import Database
 from storage.models import InboundMessage, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
+# A reply that could not be sent at once is retried by the outbox sender after this long.
+REPLY_RETRY_DELAY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -165,5 +168,10 @@ def mark_failed(db: Database, outbox_id: int, error: str) -> None:
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == outbox_id)
-            .values(status="failed", error=error[:500], attempts=OutboundMessage.attempts + 1)
+            .values(
+                status="failed",
+                error=error[:500],
+                attempts=OutboundMessage.attempts + 1,
+                next_attempt_at=utcnow() + REPLY_RETRY_DELAY,
+            )
         )

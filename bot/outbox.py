@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import OutboundMessage, Resident, utcnow
+from storage.db import Database
+from storage.models import Assignment, OutboundMessage, Resident, utcnow
+
+# Rows that may still leave: cancelled when the resident stops being reachable.
+OPEN_STATUSES = ("queued", "held", "failed")
+# A row 'sending' for longer than this was left by a sender that died.
+SENDING_TIMEOUT = timedelta(minutes=5)
+# WhatsApp allows free text within 24 hours of the resident's last message.
+# https://www.twilio.com/docs/whatsapp/key-concepts#the-24-hour-window-or-24-hour-session
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def enqueue(
@@ -49,3 +58,73 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
+    """The dedupe key of a campaign prompt sent to a resident."""
+    return f"prompt:{resident_id}:{prompt_id}:{attempt}"
+
+
+def withdraw_unsent_prompt(session: Session, assignment: Assignment) -> bool:
+    """Cancel the queued send of an assigned prompt that has not left yet; True if there was one."""
+    table = OutboundMessage
+    result = session.execute(
+        update(table)
+        .where(
+            table.dedupe_key == prompt_key(assignment.resident_id, assignment.prompt_id),
+            or_(
+                table.status.in_(("queued", "held")),
+                and_(table.status == "failed", table.next_attempt_at.is_not(None)),
+            ),
+        )
+        .values(status="cancelled", next_attempt_at=None, error="sent as a reply instead")
+    )
+    return bool(result.rowcount)
+
+
+def stop_sending_to(session: Session, resident_id: int, status: str, now: datetime) -> None:
+    """Mark a resident opted out or unreachable and cancel everything still queued for them."""
+    values: dict[str, object] = {"status": status}
+    if status == "opted_out":
+        values["opted_out_at"] = now
+    session.execute(update(Resident).where(Resident.id == resident_id).values(**values))
+    session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.resident_id == resident_id,
+            OutboundMessage.status.in_(OPEN_STATUSES),
+            or_(OutboundMessage.status != "failed", OutboundMessage.next_attempt_at.is_not(None)),
+        )
+        .values(status="cancelled", next_attempt_at=None, error=f"resident is {status}")
+    )
+
+
+def reclaim_stuck(
+    db: Database, timeout: timedelta = SENDING_TIMEOUT, now: datetime | None = None
+) -> int:
+    """Queue again rows left 'sending' by a sender that died; return how many."""
+    now = now or utcnow()
+    with db.session_scope() as session:
+        result = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.status == "sending",
+                OutboundMessage.claimed_at < now - timeout,
+            )
+            # next_attempt_at is still the time they first fell due, so they go first.
+            .values(status="queued", claimed_at=None)
+        )
+        return result.rowcount or 0
+
+
+def release_held_whatsapp(db: Database, now: datetime | None = None) -> int:
+    """Queue again WhatsApp rows held for a resident who has written in the last 24 hours."""
+    now = now or utcnow()
+    recent = select(Resident.id).where(Resident.last_inbound_at >= now - WHATSAPP_WINDOW)
+    with db.session_scope() as session:
+        result = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "held", OutboundMessage.resident_id.in_(recent))
+            .values(status="queued", next_attempt_at=now, error=None)
+        )
+        return result.rowcount or 0

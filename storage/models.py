@@ -77,6 +77,8 @@ class Community(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5), default="20:00")
     quiet_end: Mapped[str | None] = mapped_column(String(5), default="09:00")
     sms_number: Mapped[str | None] = mapped_column(String(64))
+    # An approved WhatsApp template (Twilio Content SID) for prompts outside the 24-hour window.
+    whatsapp_content_sid: Mapped[str | None] = mapped_column(String(64))
     erased_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Safeguarding (issue 6): young people's communities ask an age band before joining.
@@ -91,7 +93,10 @@ class Resident(Base):
     """One person in one community on one channel; staff only ever see the pseudonym."""
 
     __tablename__ = "residents"
-    __table_args__ = (UniqueConstraint("community_id", "address_hash"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "address_hash"),
+        Index("ix_residents_community_status", "community_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
@@ -146,6 +151,7 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    fanned_out_at: Mapped[datetime | None]
     nudge_after_seconds: Mapped[int | None]
     nudge_max: Mapped[int] = mapped_column(Integer, default=0)
     nudge_text: Mapped[dict[str, Any] | None]
@@ -253,6 +259,7 @@ class OutboundMessage(Base):
     """A message to a resident: a reply, a prompt, a nudge or a report-back."""
 
     __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     community_id: Mapped[int | None] = mapped_column(
@@ -275,6 +282,7 @@ class OutboundMessage(Base):
     prompt_id: Mapped[int | None] = mapped_column(ForeignKey("prompts.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -181,16 +181,19 @@ def test_an_under_13_on_telegram_pressing_the_button_is_told_kindly(
 
 
 def test_a_no_to_a_pending_question_is_an_answer_not_a_quote_refusal(services):
-    from bot.engine import Engine
-    from storage.models import Response
+    from sqlalchemy import update
+
+    from storage.models import OutboundMessage, Response
 
     add_community(services)
     phone = Phone(services)
     phone.join()
     phone.send("The bus is late")  # the quote question is queued now
-    add_campaign(services)
-    with services.db.session_scope() as session:  # a launch puts its first question
-        Engine(session, services.vault).assign_next(session.scalar(select(Resident)))
+    add_campaign(services)  # the launch puts its first question to the resident...
+    with services.db.session_scope() as session:  # ...and the sender delivers it
+        session.execute(
+            update(OutboundMessage).where(OutboundMessage.kind == "prompt").values(status="sent")
+        )
     phone.send("NO")
     with services.db.session_scope() as session:
         assert session.scalar(select(Resident.consent_question)) == "quotes"

@@ -11,6 +11,7 @@ from webhooks import (  # noqa: F401  (they register the sub-commands)
     cli_commands,
     cli_run,
     cli_safety,
+    cli_sending,
     cli_themes,
     cli_users,
 )

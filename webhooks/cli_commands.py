@@ -14,8 +14,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot import campaigns as campaign_files
+from bot.progress import campaign_progress
 from storage import exports
-from storage.models import Assignment, Campaign, Community, Resident, Response
+from storage.models import Campaign, Community, Resident, Response
 from webhooks.cli_base import (
     Context,
     cli,
@@ -218,20 +219,15 @@ def campaign_list(ctx: Context, slug: str | None) -> None:
             click.echo("no campaigns yet: voices campaign launch FILE --community SLUG")
             return
         click.echo(
-            f"{'campaign':<24} {'community':<16} {'status':<10} {'asked':>6} {'answered':>9}"
+            f"{'campaign':<24} {'community':<16} {'status':<10} {'queued':>7} {'sent':>7} "
+            f"{'delivered':>9} {'failed':>7} {'answered':>9} {'heard':>6}"
         )
         for item in found:
-            counts = dict(
-                session.execute(
-                    select(Assignment.status, func.count())
-                    .where(Assignment.campaign_id == item.id)
-                    .group_by(Assignment.status)
-                ).all()
-            )
-            asked = sum(counts.values())
+            numbers = campaign_progress(session, item)
             click.echo(
-                f"{item.slug:<24} {item.community.slug:<16} {item.status:<10} {asked:>6} "
-                f"{counts.get('answered', 0):>9}"
+                f"{item.slug:<24} {item.community.slug:<16} {item.status:<10} "
+                f"{numbers.queued:>7} {numbers.sent:>7} {numbers.delivered:>9} "
+                f"{numbers.failed:>7} {numbers.answered:>9} {numbers.heard_percent:>5.0f}%"
             )
 
 

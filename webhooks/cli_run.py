@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 @click.option("--port", default=5000, show_default=True, type=int)
 @pass_ctx
 def serve(ctx: Context, host: str, port: int) -> None:
-    """Development server: web pages, webhooks and simulator in one process."""
+    """Development server: web pages, webhooks, simulator, scheduler and sender in one process."""
     from webhooks.app import create_app
 
     app = create_app(ctx.settings, built=ctx.services)
@@ -41,7 +41,15 @@ def serve(ctx: Context, host: str, port: int) -> None:
         ".venv/bin/voices user add EMAIL --role admin)"
     )
     click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from webhooks.cli_sending import build_worker
+
+    # The in-process scheduler and sender; gunicorn's web workers never start one.
+    in_process = build_worker(ctx.services)
+    in_process.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        in_process.stop()
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import campaigns as campaign_files
+from bot import progress
 from storage import dashboard
 from storage.models import Campaign, utcnow
 from webhooks.admin.access import community_or_404, organisers_only
@@ -188,8 +189,8 @@ def close_campaign(slug: str, campaign_slug: str) -> Response:
 
 
 def report_back_available() -> bool:
-    """Whether the "you said, we did" sender exists yet (bot.campaigns.report_back)."""
-    return callable(getattr(campaign_files, "report_back", None))
+    """Whether "you said, we did" can be sent from here (it always can now)."""
+    return True
 
 
 @bp.post("/communities/<slug>/campaigns/<campaign_slug>/report-back")
@@ -203,6 +204,10 @@ def report_back(slug: str, campaign_slug: str) -> Response:
         community = community_or_404(session, slug)
         found = _campaign_or_404(session, community.id, campaign_slug)
         if form.validate_on_submit():
-            campaign_files.report_back(session, found, form.text.data.strip())  # type: ignore[attr-defined]
-            flash("Your update is on its way to everyone who answered.")
+            try:
+                queued = progress.report_back(session, found, form.text.data.strip())
+            except progress.ReportBackError as exc:
+                flash(f"Not sent: {exc}.")
+            else:
+                flash(f"Your update is on its way to {queued} resident(s) who answered.")
     return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))

@@ -1,0 +1,172 @@
+"""Pacing: never faster than a channel allows (Telegram per bot and per chat, Twilio per sender)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.texts import sms_segments
+
+# https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+TELEGRAM_PER_SECOND = 30.0
+TELEGRAM_PER_CHAT_PER_SECOND = 1.0
+# Twilio counts segments per sender; UK long codes manage about 10 a second.
+TWILIO_SEGMENTS_PER_SECOND = 10.0
+# Keep a little under each limit so network jitter cannot push the provider's count over it.
+SAFETY = 1.01
+MAX_WINDOWS = 10_000
+SLACK = 0.05
+
+
+@dataclass(frozen=True)
+class PacingLimits:
+    """The configured rates, per second."""
+
+    telegram_per_second: float = TELEGRAM_PER_SECOND
+    telegram_per_chat_per_second: float = TELEGRAM_PER_CHAT_PER_SECOND
+    twilio_segments_per_second: float = TWILIO_SEGMENTS_PER_SECOND
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PacingLimits:
+        """Read the rates from the environment (names below), falling back to the defaults."""
+        # Defaults: Telegram 30/s overall and 1/s per chat; Twilio 10 segments/s per sender.
+        env = os.environ if environ is None else environ
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            value = float(raw)
+            if value <= 0:
+                raise ValueError(f"{name} must be more than zero")
+            return value
+
+        return cls(
+            telegram_per_second=number("TELEGRAM_MAX_PER_SECOND", TELEGRAM_PER_SECOND),
+            telegram_per_chat_per_second=number(
+                "TELEGRAM_MAX_PER_CHAT_PER_SECOND", TELEGRAM_PER_CHAT_PER_SECOND
+            ),
+            twilio_segments_per_second=number(
+                "TWILIO_SEGMENTS_PER_SECOND", TWILIO_SEGMENTS_PER_SECOND
+            ),
+        )
+
+
+class SlidingWindow:
+    """At most `limit` units in any one-second window: a log of recent sends, not a burst bucket."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = SAFETY
+        self.limit = per_second
+        if per_second < 1:
+            # Below one a second: one unit per 1/rate seconds.
+            self.window, self.limit = SAFETY / per_second, 1.0
+        self.clock = clock
+        self._log: collections.deque[tuple[float, float]] = collections.deque()
+        self._used = 0.0
+        # Even spacing as well as the window: no burst at the start of each second, which
+        # network jitter could push into the provider's next second.
+        self.gap = self.window / self.limit
+        self._next_free = 0.0
+
+    def delay(self, units: float, now: float) -> float:
+        """Seconds to wait before `units` may go (0 when they may go now)."""
+        while self._log and self._log[0][0] <= now - self.window:
+            self._used -= self._log.popleft()[1]
+        spacing = self._next_free - now
+        if self._used + units <= self.limit or not self._log:
+            return max(spacing, 0.0)
+        # Wait until enough of the oldest entries have left the window.
+        used = self._used
+        for at, amount in self._log:
+            used -= amount
+            if used + units <= self.limit:
+                return max(at + self.window - now, spacing)
+        return max(self._log[-1][0] + self.window - now, spacing)
+
+    def record(self, units: float, now: float) -> None:
+        self._log.append((now, units))
+        self._used += units
+        # A sleep that overslept may catch up a little (SLACK), never more.
+        self._next_free = max(now - SLACK, self._next_free) + units * self.gap
+
+
+class Pacer:
+    """Blocks each send until every limit it falls under allows it; safe across threads."""
+
+    def __init__(
+        self,
+        limits: PacingLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        self.limits = limits or PacingLimits()
+        self.clock = clock
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._windows: dict[str, SlidingWindow] = {}
+        self._held_until: dict[str, float] = {}
+
+    def _window(self, key: str, per_second: float) -> SlidingWindow:
+        window = self._windows.get(key)
+        if window is None:
+            if len(self._windows) > MAX_WINDOWS:
+                self._forget_idle()
+            window = self._windows[key] = SlidingWindow(per_second, self.clock)
+        return window
+
+    def _forget_idle(self) -> None:
+        now = self.clock()
+        for key, window in list(self._windows.items()):
+            if not window._log or window._log[-1][0] <= now - window.window:
+                del self._windows[key]
+
+    def hold(self, channel: str, seconds: float) -> None:
+        """Send nothing more on `channel` for `seconds` (the provider asked us to slow down)."""
+        with self._lock:
+            until = self.clock() + seconds
+            self._held_until[channel] = max(until, self._held_until.get(channel, 0.0))
+
+    def buckets(
+        self, channel: str, address: str, text: str, sender: str
+    ) -> list[tuple[str, float, float]]:
+        """The (key, rate, units) limits one message counts against."""
+        if channel == "telegram":
+            return [
+                ("telegram", self.limits.telegram_per_second, 1.0),
+                (f"telegram:{address}", self.limits.telegram_per_chat_per_second, 1.0),
+            ]
+        if channel in ("sms", "whatsapp"):
+            segments = float(sms_segments(text)[0]) if channel == "sms" else 1.0
+            return [(f"twilio:{sender}", self.limits.twilio_segments_per_second, segments)]
+        return []
+
+    def wait(
+        self,
+        channel: str,
+        address: str,
+        text: str,
+        sender: str = "",
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Wait for a slot and take it; False when asked to stop while waiting."""
+        buckets = self.buckets(channel, address, text, sender)
+        if not buckets:
+            return True
+        while True:
+            with self._lock:
+                now = self.clock()
+                held = self._held_until.get(channel, 0.0) - now
+                windows = [(self._window(key, rate), units) for key, rate, units in buckets]
+                delay = max([held, *(window.delay(units, now) for window, units in windows)])
+                if delay <= 0:
+                    for window, units in windows:
+                        window.record(units, now)
+                    return True
+            if should_stop():
+                return False
+            self.sleep(min(delay, 0.25))
