@@ -272,3 +272,24 @@ def test_sms_leaves_from_the_number_the_community_s_residents_text(live_services
         "+447700900556",
         FIRST_PROMPT,
     )
+
+
+def test_a_row_that_falls_due_in_quiet_hours_waits_for_the_morning(live_services, telegram_api):
+    town = add_community(live_services, **ALWAYS_OPEN)
+    add_residents(live_services, town, "telegram", ["7200001"])
+    # Queued at 21:00 while the community had no quiet hours; they are set before it leaves.
+    with time_machine.travel(datetime(2026, 12, 1, 21, 0, tzinfo=UTC), tick=True):
+        _launch(live_services, town)
+        with live_services.db.session_scope() as session:
+            community = session.get(Community, town)
+            community.quiet_start, community.quiet_end = "20:00", "09:00"
+        sender = fast_sender(live_services, TEST_LIMITS)
+        assert sender.run_lane_once("telegram") == 0
+        with live_services.db.session_scope() as session:
+            row = session.scalar(select(OutboundMessage))
+        assert (row.status, row.next_attempt_at) == (
+            "queued",
+            datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+        )
+        sender.stop()
+    assert telegram_api.sent_texts() == []
