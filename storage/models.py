@@ -33,6 +33,9 @@ NAMING = {
 }
 
 
+DEFAULT_QUIET_HOURS = ("20:00", "09:00")
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
     return datetime.now(UTC)
@@ -74,8 +77,10 @@ class Community(Base):
     name: Mapped[str] = mapped_column(String(200))
     keyword: Mapped[str] = mapped_column(String(64), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
-    quiet_start: Mapped[str | None] = mapped_column(String(5), default="20:00")
-    quiet_end: Mapped[str | None] = mapped_column(String(5), default="09:00")
+    # No column default: None means "no quiet hours" and must stay None (a default would
+    # replace it). Creators pass DEFAULT_QUIET_HOURS explicitly.
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
     sms_number: Mapped[str | None] = mapped_column(String(64))
     # An approved WhatsApp template (Twilio Content SID) for prompts outside the 24-hour window.
     whatsapp_content_sid: Mapped[str | None] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import inbox
 from bot.campaigns import launch, parse_prompt_file
 from bot.messages import Inbound
-from storage.models import Community, utcnow
+from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
 from webhooks.services import Services
 
 _ids = itertools.count(1)
@@ -33,7 +33,9 @@ thanks: Thank you! Your words go straight to the planning group.
 def add_community(
     services: Services, slug: str = "cumnock", name: str = "Cumnock", **extra: object
 ) -> int:
-    """Create a community and return its id."""
+    """Create a community (quiet 20:00-09:00 unless told otherwise) and return its id."""
+    extra.setdefault("quiet_start", DEFAULT_QUIET_HOURS[0])
+    extra.setdefault("quiet_end", DEFAULT_QUIET_HOURS[1])
     with services.db.session_scope() as session:
         community = Community(slug=slug, name=name, keyword=slug.upper().replace("-", ""), **extra)
         session.add(community)

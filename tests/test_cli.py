@@ -204,3 +204,25 @@ def test_export_filters_by_campaign_and_dates(answered):
     assert result.stdout_bytes.decode().count("\n") == 1  # header only
     result = CliRunner().invoke(cli, ["export", "--community", "cumnock", "--campaign", "nope"])
     assert result.exit_code == 2
+
+
+def test_quiet_hours_default_to_the_evening_and_can_be_switched_off(env):
+    from sqlalchemy import select
+
+    from storage.models import Community
+
+    run("community", "add", "cumnock", "--name", "Cumnock")
+    run("community", "add", "nightowls", "--name", "Night Owls", "--quiet-hours", "off")
+    run("community", "add", "school", "--name", "School", "--quiet-hours", "15:30-08:00")
+    with env.session_scope() as session:
+        hours = dict(
+            (slug, (start, end))
+            for slug, start, end in session.execute(
+                select(Community.slug, Community.quiet_start, Community.quiet_end)
+            )
+        )
+    assert hours == {
+        "cumnock": ("20:00", "09:00"),
+        "nightowls": (None, None),
+        "school": ("15:30", "08:00"),
+    }

@@ -13,7 +13,7 @@ from bot import campaigns as campaign_files
 from bot import inbox
 from bot.channels import telegram
 from bot.delivery import deliver_replies
-from storage.models import Community, utcnow
+from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
 from webhooks.cli_base import Context, cli, fail, pass_ctx
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -60,7 +60,14 @@ def demo(ctx: Context) -> None:
         if session.scalar(select(Community.id).limit(1)) is not None:
             click.echo("demo: the database already has communities; nothing loaded")
             return
-        town = Community(slug="demo", name="Demo Town", keyword="DEMO", timezone="Europe/London")
+        town = Community(
+            slug="demo",
+            name="Demo Town",
+            keyword="DEMO",
+            timezone="Europe/London",
+            quiet_start=DEFAULT_QUIET_HOURS[0],
+            quiet_end=DEFAULT_QUIET_HOURS[1],
+        )
         session.add(town)
         session.flush()
         spec = campaign_files.load_prompt_file(DEMO_PROMPTS)

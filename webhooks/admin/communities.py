@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from storage import dashboard, users
-from storage.models import Community
+from storage.models import DEFAULT_QUIET_HOURS, Community
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
@@ -75,6 +75,8 @@ def new_community() -> Response | str:
                     name=form.name.data.strip(),
                     keyword=keyword,
                     timezone=form.timezone.data.strip(),
+                    quiet_start=DEFAULT_QUIET_HOURS[0],
+                    quiet_end=DEFAULT_QUIET_HOURS[1],
                     sms_number=(form.sms_number.data or "").strip() or None,
                 )
                 session.add(created)
