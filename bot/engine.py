@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import residents, texts
+from bot import profile, residents, texts
 from bot.campaigns import pick_text
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -218,6 +218,8 @@ class Engine:
                 self._reply(inbound, texts.text("welcome_again", name=community.name), resident)
             )
             return turn
+        if profile.take_answer(self.session, resident, inbound.text, inbound.received_at):
+            return self._after_profile_answer(inbound, resident, turn)
         return self._words(inbound, resident, turn)
 
     def _opt_out(self, resident: Resident) -> None:
@@ -247,6 +249,8 @@ class Engine:
         resident.opted_out_at = None
         if resident.joined_at is None:
             resident.joined_at = inbound.received_at
+        if not returning and self._asked_profile(inbound, resident, turn, first=True):
+            return turn
         pending = self._pending(resident) or self.assign_next(resident)
         if returning:
             turn.replies.append(
@@ -260,6 +264,30 @@ class Engine:
             turn.replies.append(
                 self._reply(inbound, texts.text("joined", name=community.name), resident)
             )
+        if pending is not None:
+            turn.replies.append(self._prompt_reply(inbound, resident, pending))
+        return turn
+
+    # -- self-described groups (issue 4) ------------------------------------------------------
+
+    def _asked_profile(
+        self, inbound: Inbound, resident: Resident, turn: Turn, *, first: bool
+    ) -> bool:
+        asked = profile.ask_next(self.session, resident, inbound.received_at)
+        if asked is None:
+            return False
+        if first:
+            intro = texts.text("joined_profile", name=resident.community.name)
+            turn.replies.append(self._reply(inbound, intro, resident))
+        turn.replies.append(self._reply(inbound, asked.text, resident, buttons=asked.buttons))
+        return True
+
+    def _after_profile_answer(self, inbound: Inbound, resident: Resident, turn: Turn) -> Turn:
+        if self._asked_profile(inbound, resident, turn, first=False):
+            return turn
+        pending = self._pending(resident) or self.assign_next(resident)
+        done = "profile_done" if pending is not None else "profile_done_no_prompt"
+        turn.replies.append(self._reply(inbound, texts.text(done), resident))
         if pending is not None:
             turn.replies.append(self._prompt_reply(inbound, resident, pending))
         return turn

@@ -7,7 +7,7 @@ import sys
 import click
 from sqlalchemy.exc import OperationalError
 
-from webhooks import cli_commands, cli_run  # noqa: F401  (they register the sub-commands)
+from webhooks import cli_commands, cli_reach, cli_run  # noqa: F401  (they register the sub-commands)
 from webhooks.cli_base import EXIT_USER_ERROR, UserError, cli
 
 

@@ -14,8 +14,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot import campaigns as campaign_files
+from bot import coverage
 from storage import exports
-from storage.models import Assignment, Campaign, Community, Resident, Response
+from storage.models import Assignment, Campaign, Community
 from webhooks.cli_base import (
     Context,
     cli,
@@ -138,26 +139,15 @@ def community_list(ctx: Context) -> None:
         if not found:
             click.echo("no communities yet: voices community add SLUG --name NAME")
             return
-        click.echo(f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8}")
+        click.echo(
+            f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8} "
+            f"{'heard %':>8}"
+        )
         for item in found:
-            joined = (
-                session.scalar(
-                    select(func.count()).where(
-                        Resident.community_id == item.id, Resident.status == "joined"
-                    )
-                )
-                or 0
-            )
-            heard = (
-                session.scalar(
-                    select(func.count(func.distinct(Response.resident_id)))
-                    .join(Resident, Resident.id == Response.resident_id)
-                    .where(Response.community_id == item.id, Resident.status == "joined")
-                )
-                or 0
-            )
+            counts = coverage.overall(session, item.id)
+            joined, heard, unheard, share = counts.cells()
             click.echo(
-                f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {joined - heard:>8}"
+                f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {unheard:>8} {share:>8}"
             )
 
 
