@@ -49,25 +49,27 @@ def populate(db: Database, residents: int, responses: int) -> None:
         "INSERT INTO prompts (id, campaign_id, position, key, text)"
         " SELECT g, g, 0, 'q', '{\"en\": \"What would make things better?\"}'"
         " FROM generate_series(1, 6) AS g",
+        # Response g is resident 1 + (g - 1) % residents's, at a scattered time in the last
+        # 300 days; each resident's last_heard_at is the latest of theirs, computed up front.
         "INSERT INTO residents (id, community_id, channel, address_enc, address_hash, pseudonym,"
-        " status, created_at, joined_at)"
+        " status, created_at, joined_at, last_heard_at, last_checkin_at)"
         " SELECT g, 1, 'sms', 'x', md5(g::text), 'r-' || g,"
         " CASE WHEN g % 50 = 0 THEN 'opted_out' ELSE 'joined' END,"
-        " :now - interval '365 days', :now - (interval '1 minute' * (g % 500000))"
-        " FROM generate_series(1, :residents) AS g",
+        " :now - interval '365 days', :now - interval '365 days', heard,"
+        # Long-silent residents already had their check-in, except the last five minutes' worth.
+        " CASE WHEN coalesce(heard, :now - interval '365 days')"
+        " < :now - interval '30 days 5 minutes'"
+        " THEN coalesce(heard, :now - interval '365 days') + interval '30 days' END"
+        " FROM (SELECT g, (SELECT :now - interval '1 second'"
+        "   * min(((g + k * :residents)::bigint * 7919) % 25920000)"
+        "   FROM generate_series(0, :responses / :residents) AS k"
+        "   WHERE g + k * :residents <= :responses) AS heard"
+        " FROM generate_series(1, :residents) AS g) AS s",
         "INSERT INTO responses (id, community_id, campaign_id, prompt_id, resident_id, channel,"
         " text, received_at)"
-        " SELECT g, 1, 1 + g % 5, 1 + g % 5, 1 + (hashint % :residents), 'sms', 'words',"
-        " :now - (interval '1 second' * (hashint % (86400 * 300)))"
-        " FROM (SELECT g, abs(hashtext(g::text)) AS hashint"
-        "       FROM generate_series(1, :responses) AS g) AS s",
-        "UPDATE residents SET last_heard_at = r.latest FROM (SELECT resident_id,"
-        " max(received_at) AS latest FROM responses GROUP BY resident_id) AS r"
-        " WHERE r.resident_id = residents.id",
-        # Long-silent residents already had their check-in, except the last five minutes' worth.
-        "UPDATE residents SET last_checkin_at = coalesce(last_heard_at, joined_at)"
-        " + interval '30 days' WHERE coalesce(last_heard_at, joined_at)"
-        " < :now - interval '30 days' - interval '5 minutes'",
+        " SELECT g, 1, 1 + g % 5, 1 + g % 5, 1 + (g - 1) % :residents, 'sms', 'words',"
+        " :now - interval '1 second' * ((g::bigint * 7919) % 25920000)"
+        " FROM generate_series(1, :responses) AS g",
         "INSERT INTO profile_questions (id, community_id, position, key, text, choices,"
         " created_at) VALUES (1, 1, 1, 'area', 'Which part of town?',"
         ' \'{"choices": ["North", "South", "Centre"]}\', :now)',
@@ -91,7 +93,9 @@ def populate(db: Database, residents: int, responses: int) -> None:
     }
     with db.engine.begin() as connection:
         for statement in statements:
+            began = time.perf_counter()
             connection.execute(text(statement), values)
+            print(f"  {time.perf_counter() - began:6.1f} s  {statement[:60]}", flush=True)
         for table in ("communities", "campaigns", "prompts", "residents", "responses"):
             connection.execute(
                 text(
@@ -100,13 +104,15 @@ def populate(db: Database, residents: int, responses: int) -> None:
                 )
             )
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE"))
+        tables = "residents, responses, assignments, profile_answers, campaigns, communities"
+        connection.execute(text(f"VACUUM ANALYZE {tables}"))
 
 
 PLANS = {
     "due nudges": (
         "SELECT a.id FROM assignments a JOIN residents r ON r.id = a.resident_id"
         " WHERE a.campaign_id = 6 AND a.status = 'pending' AND r.status = 'joined'"
+        " AND a.assigned_at <= :cutoff"
         " AND coalesce(a.last_nudged_at, a.assigned_at) <= :cutoff"
     ),
     "due check-ins": (

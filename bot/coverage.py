@@ -80,6 +80,9 @@ def suppress_small(rows: list[Reach]) -> list[Reach]:
 
 def raw_groups(session: Session, community_id: int) -> dict[str, list[Reach]]:
     """Every question's groups with exact counts, for internal ordering only (never shown)."""
+    asked = profile.questions(session, community_id)
+    if not asked:
+        return {}
     everyone = overall(session, community_id)
     counted = session.execute(
         select(
@@ -100,7 +103,7 @@ def raw_groups(session: Session, community_id: int) -> dict[str, list[Reach]]:
     for question_id, choice, joined, heard in counted:
         by_question.setdefault(question_id, {})[choice] = (int(joined), int(heard))
     groups: dict[str, list[Reach]] = {}
-    for question in profile.questions(session, community_id):
+    for question in asked:
         answered = by_question.get(question.id, {})
         rows = [
             Reach(choice, *answered.get(choice, (0, 0))) for choice in profile.choices_of(question)
@@ -122,6 +125,8 @@ def lowest_share_by_resident(
     session: Session, community_id: int, resident_ids: list[int]
 ) -> dict[int, float]:
     """For each resident, the lowest heard share among the groups they describe themselves in."""
+    if not resident_ids:
+        return {}
     shares = {
         (key, row.label): row.heard_share
         for key, rows in raw_groups(session, community_id).items()

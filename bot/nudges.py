@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import coverage, profile, texts
@@ -133,6 +133,8 @@ def _sweep_community(
         report.add(community.slug, candidate.reason)
         if not dry_run:
             _queue(session, community, candidate, now, not_before)
+    if not dry_run:
+        _record(session, ready, not_before)
 
 
 def _due_nudges(
@@ -157,6 +159,9 @@ def _due_nudges(
                 Assignment.campaign_id == campaign.id,
                 Assignment.status == "pending",
                 Resident.status == "joined",
+                # Implied by the next line (a nudge follows the assignment), but lets the index
+                # on (campaign_id, status, assigned_at) narrow the scan to prompts old enough.
+                Assignment.assigned_at <= now - after,
                 func.coalesce(Assignment.last_nudged_at, Assignment.assigned_at) <= now - after,
             )
         ).all()
@@ -189,6 +194,8 @@ def _due_checkins(session: Session, community: Community, now: datetime) -> list
 
 def _rank(session: Session, community: Community, candidates: list[_Candidate]) -> None:
     """Never heard first, then not heard in this campaign, quietest groups, longest silence."""
+    if not candidates:
+        return
     ids = [c.resident.id for c in candidates]
     campaign_ids = sorted({c.campaign.id for c in candidates if c.campaign is not None})
     heard_in: set[tuple[int, int]] = set()  # (resident id, campaign id)
@@ -239,8 +246,6 @@ def _queue(
             prompt_id=prompt.id,
             not_before=not_before,
         )
-        assignment.nudges_sent = number
-        assignment.last_nudged_at = not_before
     else:
         body, prompt = _checkin_text(session, community, resident, now)
         day = not_before.astimezone(SendingHours.of(community).zone).date().isoformat()
@@ -254,8 +259,25 @@ def _queue(
             prompt_id=prompt.id if prompt is not None else None,
             not_before=not_before,
         )
-        resident.last_checkin_at = not_before
-    resident.last_nudged_at = not_before
+
+
+def _record(session: Session, queued: list[_Candidate], when: datetime) -> None:
+    """Note the queued nudges and check-ins in a few set-based updates, not one per resident."""
+    nudged = [c.assignment.id for c in queued if c.assignment is not None]
+    checked_in = [c.resident.id for c in queued if c.kind == "checkin"]
+    everyone = [c.resident.id for c in queued]
+    for start in range(0, len(everyone), CHUNK):
+        part = everyone[start : start + CHUNK]
+        session.execute(update(Resident).where(Resident.id.in_(part)).values(last_nudged_at=when))
+    for start in range(0, len(checked_in), CHUNK):
+        part = checked_in[start : start + CHUNK]
+        session.execute(update(Resident).where(Resident.id.in_(part)).values(last_checkin_at=when))
+    for start in range(0, len(nudged), CHUNK):
+        session.execute(
+            update(Assignment)
+            .where(Assignment.id.in_(nudged[start : start + CHUNK]))
+            .values(nudges_sent=Assignment.nudges_sent + 1, last_nudged_at=when)
+        )
 
 
 def _checkin_text(

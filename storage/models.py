@@ -174,7 +174,7 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("resident_id", "prompt_id"),
-        Index("ix_assignments_campaign_status", "campaign_id", "status"),
+        Index("ix_assignments_campaign_status_assigned", "campaign_id", "status", "assigned_at"),
         Index(
             "uq_assignments_one_pending",
             "resident_id",

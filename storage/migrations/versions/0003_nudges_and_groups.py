@@ -26,7 +26,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_checkin_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_assignments_campaign_status", ["campaign_id", "status"], unique=False
+            "ix_assignments_campaign_status_assigned",
+            ["campaign_id", "status", "assigned_at"],
+            unique=False,
         )
     op.create_table(
         "profile_questions",
@@ -83,7 +85,7 @@ def downgrade() -> None:
     op.drop_table("profile_answers")
     op.drop_table("profile_questions")
     with op.batch_alter_table("assignments", schema=None) as batch_op:
-        batch_op.drop_index("ix_assignments_campaign_status")
+        batch_op.drop_index("ix_assignments_campaign_status_assigned")
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.drop_column("last_checkin_at")
         batch_op.drop_column("last_nudged_at")
