@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot import nudges
 from bot.residents import candidates
-from storage.models import Assignment, Community, OutboundMessage, Prompt, Response
+from storage.models import Assignment, Community, OutboundMessage, Prompt, Resident, Response
 from tests.helpers import Phone, add_campaign, add_community
 
 PARK = """\
@@ -139,14 +139,18 @@ def test_a_double_sweep_queues_nothing_twice_and_a_dry_run_queues_nothing(park):
     assert len(queued(park)) == 1
 
 
-def test_opted_out_and_erased_residents_are_never_nudged_or_checked_in(park):
+def test_opted_out_unreachable_and_erased_residents_are_never_nudged_or_checked_in(park):
     stays = join_at(park, T0, address="+447700900001")
     stopped = join_at(park, T0, address="+447700900002")
     erased = join_at(park, T0, address="+447700900003")
+    unreachable = join_at(park, T0, address="+447700900004")
     with at(T0 + timedelta(hours=1)):
         stopped.send("STOP")
         erased.send("DELETE")
         erased.send("CONFIRM")
+    with park.db.session_scope() as session:
+        # What the sender records when a provider says the number or chat no longer exists.
+        session.get(Resident, resident_id(park, unreachable)).status = "unreachable"
     for days in range(1, 40):
         sweep(park, T0 + timedelta(days=days))
     reached = {row[2] for row in queued(park) + queued(park, "checkin")}
