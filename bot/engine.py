@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox, residents, safety, texts
+from bot import outbox, profile, residents, safety, texts
 from bot.campaigns import pick_text
 from bot.consent import record_join
 from bot.messages import Inbound, Outbound
@@ -226,6 +226,8 @@ class Engine:
                 self._reply(inbound, texts.text("welcome_again", name=community.name), resident)
             )
             return turn
+        if profile.take_answer(self.session, resident, inbound.text, inbound.received_at):
+            return self._after_profile_answer(inbound, resident, turn)
         return self._words(inbound, resident, turn)
 
     def _opt_out(self, resident: Resident) -> None:
@@ -245,6 +247,8 @@ class Engine:
         resident.opted_out_at = None
         if resident.joined_at is None:
             resident.joined_at = inbound.received_at
+        if not returning and self._asked_profile(inbound, resident, turn, first=True):
+            return turn
         pending = self._pending(resident) or self.assign_next(resident)
         if pending is not None:
             # The prompt goes in this reply: a queued campaign send of it must not follow.
@@ -261,6 +265,32 @@ class Engine:
             turn.replies.append(
                 self._reply(inbound, texts.text("joined", name=community.name), resident)
             )
+        if pending is not None:
+            turn.replies.append(self._prompt_reply(inbound, resident, pending))
+        return turn
+
+    # -- self-described groups (issue 4) ------------------------------------------------------
+
+    def _asked_profile(
+        self, inbound: Inbound, resident: Resident, turn: Turn, *, first: bool
+    ) -> bool:
+        asked = profile.ask_next(self.session, resident, inbound.received_at)
+        if asked is None:
+            return False
+        if first:
+            intro = texts.text("joined_profile", name=resident.community.name)
+            turn.replies.append(self._reply(inbound, intro, resident))
+        turn.replies.append(self._reply(inbound, asked.text, resident, buttons=asked.buttons))
+        return True
+
+    def _after_profile_answer(self, inbound: Inbound, resident: Resident, turn: Turn) -> Turn:
+        if self._asked_profile(inbound, resident, turn, first=False):
+            return turn
+        pending = self._pending(resident) or self.assign_next(resident)
+        if pending is not None:
+            outbox.withdraw_unsent_prompt(self.session, pending)
+        done = "profile_done" if pending is not None else "profile_done_no_prompt"
+        turn.replies.append(self._reply(inbound, texts.text(done), resident))
         if pending is not None:
             turn.replies.append(self._prompt_reply(inbound, resident, pending))
         return turn

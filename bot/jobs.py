@@ -1,14 +1,24 @@
-"""Scheduled jobs of features beyond sending: safeguarding alerts and retention."""
+"""Scheduled jobs of features beyond sending: nudges, safeguarding alerts and retention."""
 
 from __future__ import annotations
 
 import logging
 
-from bot import safeguarding
+from bot import nudges, safeguarding
 from bot.retention import retention_job
 from bot.scheduler import JobContext, register
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+
+@register("nudges", 300)
+def nudge_sweep(context: JobContext) -> object:
+    """Ask again, gently, the residents who have not been heard (queues outbox rows only)."""
+    with context.db.session_scope() as session:
+        report = nudges.sweep(session, utcnow())
+    log.info("nudge sweep: %s", report)
+    return report
 
 
 @register("safeguarding-alerts", 30)

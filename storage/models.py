@@ -92,6 +92,9 @@ class Community(Base):
     safeguarding_lead_enc: Mapped[str | None] = mapped_column(Text)
     safeguarding_words: Mapped[list[str] | None] = mapped_column(JSON)
     help_contacts: Mapped[str | None] = mapped_column(Text)
+    # Nudges (issue 4): silence before a check-in, and the least time between two nudges.
+    checkin_after_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    nudge_gap_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
 
 
 class Resident(Base):
@@ -121,6 +124,9 @@ class Resident(Base):
     consent_question: Mapped[str | None] = mapped_column(String(16))
     age_band: Mapped[str | None] = mapped_column(String(8))
     quotes_asked_at: Mapped[datetime | None]
+    # Nudges (issue 4): when the latest nudge or check-in goes out, and the latest check-in.
+    last_nudged_at: Mapped[datetime | None]
+    last_checkin_at: Mapped[datetime | None]
 
     community: Mapped[Community] = relationship()
 
@@ -191,6 +197,7 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         UniqueConstraint("resident_id", "prompt_id"),
+        Index("ix_assignments_campaign_status_assigned", "campaign_id", "status", "assigned_at"),
         Index(
             "uq_assignments_one_pending",
             "resident_id",
@@ -376,3 +383,34 @@ class SafeguardingAlert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProfileQuestion(Base):
+    """An optional self-described question a community asks right after someone joins."""
+
+    __tablename__ = "profile_questions"
+    __table_args__ = (UniqueConstraint("community_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    choices: Mapped[dict[str, Any]]  # {"choices": ["North", "South", ...]}
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileAnswer(Base):
+    """A resident's choice for one profile question; None when skipped, unanswered while asked."""
+
+    __tablename__ = "profile_answers"
+    __table_args__ = (UniqueConstraint("resident_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("profile_questions.id", ondelete="CASCADE"), index=True
+    )
+    choice: Mapped[str | None] = mapped_column(String(64))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]

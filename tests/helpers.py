@@ -81,3 +81,17 @@ class Phone:
     def join(self, keyword: str = "CUMNOCK") -> list[str]:
         self.send(keyword)
         return self.send("YES")
+
+
+def deliver_queued(services: Services) -> int:
+    """Mark every queued outbox row sent, as the worker's sender does once it has delivered them."""
+    from sqlalchemy import update
+
+    from storage.models import OutboundMessage
+
+    with services.db.session_scope() as session:
+        return session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "queued")
+            .values(status="sent", sent_at=utcnow())
+        ).rowcount

@@ -108,7 +108,7 @@ def test_delete_confirm_by_sms_erases_every_table_export_and_count_with_one_mess
     assert [json.loads(line)["text"] for line in export.splitlines()] == ["More buses"]
     listing = run("community", "list").splitlines()
     assert listing[0].split()[-1] == "erased"
-    assert listing[1].split()[2:] == ["1", "1", "0", "1"]  # joined heard unheard erased
+    assert listing[1].split()[2:] == ["1", "1", "0", "100%", "1"]  # joined heard unheard % erased
     with services.db.session_scope() as session:
         # Only the neighbour's words and the tombstone of the CONFIRM remain.
         assert sorted(session.scalars(select(InboundMessage.text))) == [

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 
 from webhooks import (  # noqa: F401  (they register the sub-commands)
     cli_commands,
+    cli_reach,
     cli_run,
     cli_safety,
     cli_sending,

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import click
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import campaigns as campaign_files
+from bot import coverage
 from bot.progress import campaign_progress
 from storage import exports
-from storage.models import Campaign, Community, Resident, Response
+from storage.models import Campaign, Community
 from webhooks.cli_base import (
     Context,
     cli,
@@ -145,28 +146,14 @@ def community_list(ctx: Context) -> None:
             click.echo("no communities yet: voices community add SLUG --name NAME")
             return
         click.echo(
-            f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8}"
-            f" {'erased':>7}"
+            f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8} "
+            f"{'heard %':>8} {'erased':>7}"
         )
         for item in found:
-            joined = (
-                session.scalar(
-                    select(func.count()).where(
-                        Resident.community_id == item.id, Resident.status == "joined"
-                    )
-                )
-                or 0
-            )
-            heard = (
-                session.scalar(
-                    select(func.count(func.distinct(Response.resident_id)))
-                    .join(Resident, Resident.id == Response.resident_id)
-                    .where(Response.community_id == item.id, Resident.status == "joined")
-                )
-                or 0
-            )
+            counts = coverage.overall(session, item.id)
+            joined, heard, unheard, share = counts.cells()
             click.echo(
-                f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {joined - heard:>8}"
+                f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {unheard:>8} {share:>8}"
                 f" {item.erased_count:>7}"
             )
 
