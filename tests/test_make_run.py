@@ -23,6 +23,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def log_in(port: int, email: str, password: str) -> str:
+    """Log in through the real form (with its CSRF token); return the first community listed."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    base = f"http://127.0.0.1:{port}/admin"
+    page = opener.open(f"{base}/login", timeout=5).read().decode()
+    field, token = re.search(r'name="(\w*csrf\w*)"[^>]*value="([^"]+)"', page).groups()
+    form = urllib.parse.urlencode({field: token, "email": email, "password": password}).encode()
+    home = opener.open(f"{base}/login", data=form, timeout=5).read().decode()
+    return re.search(r"Demo Town", home).group(0)
+
+
 @pytest.mark.slow
 def test_make_run_serves_the_demo_and_healthz(tmp_path):
     if shutil.which("make") is None:
@@ -58,10 +75,12 @@ def test_make_run_serves_the_demo_and_healthz(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/simulator", timeout=5) as r:
             assert b"DEMO" in r.read()
         assert (tmp_path / "instance" / "data_key").exists()
+        email, password = (tmp_path / "instance" / "demo_login.txt").read_text().split()
+        assert log_in(port, email, password) == "Demo Town"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output = process.communicate(timeout=20)[0].decode()
     assert "demo: loaded community 'demo'" in output
     assert "/simulator" in output
-    assert "Organiser pages: http://127.0.0.1:" in output
+    assert f"log in as {email}, password {password}" in output
     assert "SMS/WhatsApp: off" in output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from sqlalchemy import select
 from bot import campaigns as campaign_files
 from bot import inbox
 from bot.channels import telegram
+from bot.config import Settings
 from bot.delivery import deliver_replies
+from storage import users
 from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
 from webhooks.cli_base import Context, cli, fail, pass_ctx
 
+DEMO_EMAIL = "demo@example.org"
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 DEMO_PROMPTS = PROMPTS_DIR / "where-you-live.yaml"
 log = logging.getLogger(__name__)
@@ -36,10 +40,15 @@ def serve(ctx: Context, host: str, port: int) -> None:
     for line in ctx.services.channel_lines():
         click.echo(line)
     click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
-    click.echo(
-        f"Organiser pages: {base}/admin/ (make a login first: "
-        ".venv/bin/voices user add EMAIL --role admin)"
-    )
+    login = demo_login_file(ctx.settings)
+    if not ctx.settings.is_production and login.exists():
+        email, _, password = login.read_text().strip().partition(" ")
+        click.echo(f"Organiser pages: {base}/admin/ (log in as {email}, password {password})")
+    else:
+        click.echo(
+            f"Organiser pages: {base}/admin/ (make a login first: "
+            ".venv/bin/voices user add EMAIL --role admin)"
+        )
     click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
     from webhooks.cli_sending import build_worker
 
@@ -72,7 +81,22 @@ def demo(ctx: Context) -> None:
         session.flush()
         spec = campaign_files.load_prompt_file(DEMO_PROMPTS)
         campaign_files.launch(session, town, spec)
+        login = None
+        if not ctx.settings.is_production:
+            password = secrets.token_urlsafe(12)
+            users.create_user(session, DEMO_EMAIL, password, "admin", ["demo"])
+            login = demo_login_file(ctx.settings)
+            login.write_text(f"{DEMO_EMAIL} {password}\n")
+            login.chmod(0o600)
     click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
+    if login is not None:
+        click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
+
+
+def demo_login_file(settings: Settings) -> Path:
+    """Where development keeps the demo organiser's login, so `voices serve` can show it."""
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    return settings.instance_path / "demo_login.txt"
 
 
 @cli.group("telegram")
