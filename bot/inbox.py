@@ -95,6 +95,9 @@ def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
         ).rowcount
         if not claimed:
             return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
+        # Stored by an earlier attempt that failed before processing (e.g. the database went
+        # away): this call processes it, so its replies are new and must be sent.
+        duplicate = False
         turn = Engine(session, vault).handle(inbound)
         if turn.erased:
             address_hash = vault.address_hash(inbound.channel, inbound.address)

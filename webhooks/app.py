@@ -38,7 +38,9 @@ def create_app(
     )
     services_module.init_app(app, built or Services.build(settings))
 
-    from webhooks import health, providers, simulator
+    from webhooks import errors, health, providers, simulator
+
+    errors.init_app(app)  # database outages answer 503 (bench branch, issue 7)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(providers.bp)
