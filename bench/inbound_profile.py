@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import event
 
 from bench.inbound import (
     DEFAULT_PG,
@@ -60,7 +61,19 @@ def main() -> None:
             telegram_api_base_url=fake.base_url,
             instance_path=workdir,
         )
-        client = create_app(settings).test_client()
+        app = create_app(settings)
+        client = app.test_client()
+        engine = app.extensions["voices"].db.engine
+        counts = {"statements": 0, "checkouts": 0}
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count_statement(*_args: object) -> None:
+            counts["statements"] += 1
+
+        @event.listens_for(engine, "checkout")
+        def _count_checkout(*_args: object) -> None:
+            counts["checkouts"] += 1
+
         messages = Messages(senders)
 
         def post_one() -> None:
@@ -73,6 +86,7 @@ def main() -> None:
             post_one()
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None
         cpu, wall = time.process_time(), time.perf_counter()
+        counts.update(statements=0, checkouts=0)
         if profiler:
             profiler.enable()
         for _ in range(args.messages):
@@ -82,7 +96,9 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         print(
             f"{args.db} {args.channel}: {cpu * 1000 / args.messages:.3f} ms CPU and "
-            f"{wall * 1000 / args.messages:.3f} ms wall per message (in-process, no gunicorn)"
+            f"{wall * 1000 / args.messages:.3f} ms wall per message (in-process, no gunicorn); "
+            f"{counts['statements'] / args.messages:.1f} statements and "
+            f"{counts['checkouts'] / args.messages:.1f} pool checkouts (each one ping) per message"
         )
         if profiler:
             stats = pstats.Stats(profiler)

@@ -21,6 +21,8 @@ class Outcome:
     ok_keys: list[object] = field(default_factory=list)
     failed_keys: list[object] = field(default_factory=list)
     errors: int = 0
+    timeouts: int = 0
+    skipped: int = 0
     started: float = 0.0
     finished: float = 0.0
 
@@ -96,9 +98,17 @@ class Connection:
         self.reader = self.writer = None
 
 
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+
 async def _one(conn: Connection, key: object, request: Request, start: float, out: Outcome) -> None:
     try:
-        status = await conn.request(request)
+        status = await asyncio.wait_for(conn.request(request), REQUEST_TIMEOUT_SECONDS)
+    except TimeoutError:
+        conn.close()
+        out.timeouts += 1
+        out.failed_keys.append(key)
+        return
     except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
         conn.close()
         out.errors += 1
@@ -172,8 +182,8 @@ async def open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         made = make()
-        if made is None:
-            out.errors += 1
+        if made is None:  # every resident is waiting for an answer: the server is far behind
+            out.skipped += 1
             continue
         task = asyncio.create_task(fire(due, *made))
         tasks.add(task)

@@ -74,8 +74,14 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
     )
 
 
-def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
-    """Store the message first, then let the engine answer it, exactly once per provider id."""
+def receive(
+    db: Database, vault: Vault, inbound: Inbound, answered_via: str | None = None
+) -> Reception:
+    """Store the message first, then let the engine answer it, exactly once per provider id.
+
+    With `answered_via` (e.g. "twiml") the replies leave in the HTTP answer itself, so they are
+    recorded as sent in the same transaction instead of a second one.
+    """
     duplicate = False
     try:
         with db.session_scope() as session:
@@ -122,6 +128,9 @@ def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
                 dedupe_key=f"reply:{inbound_id}:{number}",
                 in_reply_to_id=inbound_id,
             )
+            if answered_via:
+                row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via
+                row.attempts = 1
             session.add(row)
             session.flush()
             replies.append(
