@@ -15,6 +15,7 @@ import os
 import re
 import resource
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -93,8 +94,15 @@ class Server:
         return procstat.tree_cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        """Quick shutdown (SIGINT): after an overload run, requests may still be queued."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            for pid in procstat.children(self.process.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            self.process.wait(timeout=10)
         self.log.close()
 
 
@@ -324,16 +332,16 @@ def bench_database(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> d
             )
             acknowledged += [key[1] for key in closed["outcome"].ok_keys]
             sent += closed["outcome"].sent + closed["outcome"].timeouts
-            print(f"[{kind}] app, open loop at {args.rate:g}/s", flush=True)
-            opened = open_run(server, messages, args.rate, args.open_seconds)
-            acknowledged += [key[1] for key in opened["outcome"].ok_keys]
-            sent += opened["outcome"].sent + opened["outcome"].timeouts
             # A second open loop at half the closed-loop throughput: p99 at a load it can carry.
             half = max(1.0, round(closed["msgs_per_s"] / 2))
             print(f"[{kind}] app, open loop at {half:g}/s (half the closed-loop rate)", flush=True)
             sustainable = open_run(server, messages, half, args.open_seconds)
             acknowledged += [key[1] for key in sustainable["outcome"].ok_keys]
             sent += sustainable["outcome"].sent + sustainable["outcome"].timeouts
+            print(f"[{kind}] app, open loop at {args.rate:g}/s", flush=True)
+            opened = open_run(server, messages, args.rate, args.open_seconds)
+            acknowledged += [key[1] for key in opened["outcome"].ok_keys]
+            sent += opened["outcome"].sent + opened["outcome"].timeouts
         finally:
             server.stop()
         print(f"[{kind}] bare route (ceiling)", flush=True)
@@ -366,7 +374,7 @@ def bench_database(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> d
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="closed-loop run length")
-    parser.add_argument("--open-seconds", type=float, default=20, help="open-loop run length")
+    parser.add_argument("--open-seconds", type=float, default=10, help="open-loop run length")
     parser.add_argument("--rate", type=float, default=500, help="open-loop offered msgs/s")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=3)
