@@ -61,7 +61,19 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, request: Request) -> int:
-        """Send one POST and read the whole answer; return its status."""
+        """Send one POST; on a kept-alive connection the server had closed, reconnect once."""
+        reused = self.writer is not None
+        try:
+            return await self._request(request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            # Like any HTTP client: the server closed an idle connection (gunicorn's keep-alive
+            # is 2 s). Sending again is safe: webhooks are de-duplicated on the provider's id.
+            self.close()
+            return await self._request(request)
+
+    async def _request(self, request: Request) -> int:
         path, headers, body = request
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
