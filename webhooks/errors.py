@@ -22,7 +22,8 @@ def is_unavailable(exc: BaseException) -> bool:
 def _unavailable(exc: Exception) -> Response | tuple[Response, int]:
     if not is_unavailable(exc):
         raise exc
-    log.warning("database unavailable during %s %s: %s", request.method, request.path, exc.orig)
+    reason = getattr(exc, "orig", None) or exc
+    log.warning("database unavailable during %s %s: %s", request.method, request.path, reason)
     response = jsonify(status="unavailable", database="unreachable")
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
