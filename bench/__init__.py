@@ -1,0 +1,1 @@
+"""Benchmarks: inbound webhook throughput and export speed (see BENCHMARKS.md)."""

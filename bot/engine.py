@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot import outbox, profile, residents, safety, texts
 from bot.campaigns import pick_text
@@ -359,10 +359,11 @@ class Engine:
     # -- prompts -----------------------------------------------------------------------------
 
     def _pending(self, resident: Resident) -> Assignment | None:
+        # Prompt and campaign come in the same query: the answer and the next prompt need both.
         return self.session.scalar(
-            select(Assignment).where(
-                Assignment.resident_id == resident.id, Assignment.status == "pending"
-            )
+            select(Assignment)
+            .options(joinedload(Assignment.prompt).joinedload(Prompt.campaign))
+            .where(Assignment.resident_id == resident.id, Assignment.status == "pending")
         )
 
     def _latest_stalled(self, resident: Resident) -> Assignment | None:

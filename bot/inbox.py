@@ -77,8 +77,14 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
     )
 
 
-def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
-    """Store the message first, then let the engine answer it, exactly once per provider id."""
+def receive(
+    db: Database, vault: Vault, inbound: Inbound, answered_via: str | None = None
+) -> Reception:
+    """Store the message first, then let the engine answer it, exactly once per provider id.
+
+    With `answered_via` (e.g. "twiml") the replies leave in the HTTP answer itself, so they are
+    recorded as sent in the same transaction instead of a second one.
+    """
     inbound = safety.clean_inbound(inbound)
     duplicate = False
     try:
@@ -99,6 +105,9 @@ def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
         ).rowcount
         if not claimed:
             return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
+        # Stored by an earlier attempt that failed before processing (e.g. the database went
+        # away): this call processes it, so its replies are new and must be sent.
+        duplicate = False
         turn = Engine(session, vault).handle(inbound)
         safety.after_turn(session, inbound, inbound_id, turn)
         if turn.erased:
@@ -124,6 +133,9 @@ def receive(db: Database, vault: Vault, inbound: Inbound) -> Reception:
                 dedupe_key=f"reply:{inbound_id}:{number}",
                 in_reply_to_id=inbound_id,
             )
+            if answered_via:
+                row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via
+                row.attempts = 1
             session.add(row)
             session.flush()
             replies.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.crypto import Vault
 from storage.models import Community, InboundMessage, Resident, utcnow
@@ -26,7 +26,12 @@ def find_community_by_keyword(session: Session, word: str) -> Community | None:
 
 def candidates(session: Session, address_hash: str) -> list[Resident]:
     """Every resident record with this contact, most recently active first."""
-    rows = session.scalars(select(Resident).where(Resident.address_hash == address_hash)).all()
+    # The community comes in the same query: every caller needs it next (one round trip less).
+    rows = session.scalars(
+        select(Resident)
+        .options(joinedload(Resident.community))
+        .where(Resident.address_hash == address_hash)
+    ).all()
     return sorted(
         rows,
         key=lambda r: (r.last_inbound_at or r.created_at, r.id),

@@ -38,9 +38,10 @@ def create_app(
     )
     services_module.init_app(app, built or Services.build(settings))
 
-    from webhooks import health, providers, request_guard, simulator
+    from webhooks import errors, health, providers, request_guard, simulator
 
     request_guard.init_app(app)
+    errors.init_app(app)  # database outages answer 503 with Retry-After
 
     app.register_blueprint(health.bp)
     app.register_blueprint(providers.bp)

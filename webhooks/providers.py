@@ -60,11 +60,8 @@ def twilio_sms() -> Response:
     except KeyError:
         abort(400, "not a Twilio message: MessageSid and From are required")
     svc = services()
-    reception = inbox.receive(svc.db, svc.vault, message)
-    if not reception.duplicate:
-        inbox.mark_sent(
-            svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="twiml"
-        )
+    # The replies leave in this TwiML answer: recorded as sent while they are stored.
+    reception = inbox.receive(svc.db, svc.vault, message, answered_via="twiml")
     return Response(sms.twiml(reception.replies), mimetype="text/xml")
 
 

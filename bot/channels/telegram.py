@@ -21,6 +21,9 @@ from bot.channels.base import PermanentSendError, TransientSendError
 from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
+# httpx logs every Bot API request at INFO with the URL, which holds the bot token; that costs
+# CPU on every reply and puts a secret in the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"

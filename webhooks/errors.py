@@ -1,0 +1,36 @@
+"""Database outages answer 503 fast, so Twilio and Telegram retry instead of losing the message."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors meaning the database cannot be reached right now (not a bug in a query)."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _unavailable(exc: Exception) -> Response | tuple[Response, int]:
+    if not is_unavailable(exc):
+        raise exc
+    reason = getattr(exc, "orig", None) or exc
+    log.warning("database unavailable during %s %s: %s", request.method, request.path, reason)
+    response = jsonify(status="unavailable", database="unreachable")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Map database connection failures to 503 Service Unavailable with Retry-After."""
+    app.register_error_handler(DBAPIError, _unavailable)
+    app.register_error_handler(PoolTimeoutError, _unavailable)
