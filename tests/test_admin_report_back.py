@@ -1,0 +1,67 @@
+"""From the campaign page: "you said, we did" to those who answered; erasure reaches the counts."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import OutboundMessage
+from tests.admin_support import add_user, log_in, post_form
+from tests.helpers import Phone, add_campaign, add_community
+
+PAGE = "/admin/communities/cumnock/campaigns/festival-ideas/"
+
+
+@pytest.fixture
+def organiser(client, services):  # type: ignore[no-untyped-def]
+    add_community(services, "cumnock", "Cumnock", quiet_start=None, quiet_end=None)
+    add_campaign(services)
+    add_user(services, "org@example.org", "organiser", ("cumnock",))
+    log_in(client, "org@example.org")
+    return services
+
+
+def report_backs(services) -> list[str]:  # type: ignore[no-untyped-def]
+    with services.db.session_scope() as session:
+        return list(
+            session.scalars(
+                select(OutboundMessage.text).where(OutboundMessage.kind == "report_back")
+            )
+        )
+
+
+def test_a_report_back_goes_to_everyone_who_answered_and_no_one_else(client, organiser):
+    answered, quiet, stopped = (Phone(organiser, f"+4477009000{n}") for n in (11, 12, 13))
+    for phone in (answered, quiet, stopped):
+        phone.join()
+    answered.send("A ceilidh")
+    stopped.send("Fireworks")
+    stopped.send("STOP")
+    update = "You said the square needs music, so the ceilidh band is booked for 12 Dec."
+    response = post_form(client, PAGE, {"text": update}, PAGE + "report-back")
+    assert response.status_code == 302
+    assert "on its way to 1 resident" in client.get(PAGE).get_data(as_text=True)
+    assert report_backs(organiser) == [update]
+
+
+def test_a_report_back_too_long_for_two_texts_is_refused_and_nothing_queued(client, organiser):
+    Phone(organiser).join()
+    Phone(organiser).send("A ceilidh")
+    post_form(client, PAGE, {"text": "Thanks! " * 60}, PAGE + "report-back")
+    assert "Not sent" in client.get(PAGE).get_data(as_text=True)
+    assert report_backs(organiser) == []
+
+
+def test_erasure_reaches_the_community_page_counts(client, organiser):
+    phone = Phone(organiser)
+    phone.join()
+    phone.send("More benches")
+    page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
+    assert '<dd id="joined">1</dd>' in page
+    phone.send("DELETE")
+    phone.send("CONFIRM")
+    page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
+    assert '<dd id="joined">0</dd>' in page
+    responses = client.get("/admin/communities/cumnock/responses")
+    assert responses.status_code == 200
+    assert "More benches" not in responses.get_data(as_text=True)
