@@ -98,6 +98,22 @@ def community_or_fail(session: Any, slug: str) -> Any:
     return community
 
 
+def campaign_id_or_fail(session: Any, community: Any, campaign_slug: str | None) -> int | None:
+    """The id of the community's campaign with this slug (None when no slug was given)."""
+    from storage.models import Campaign
+
+    if not campaign_slug:
+        return None
+    found = session.scalar(
+        select(Campaign.id).where(
+            Campaign.community_id == community.id, Campaign.slug == campaign_slug
+        )
+    )
+    if found is None:
+        fail(f"no campaign {campaign_slug!r} in {community.slug}")
+    return found
+
+
 def local_day_bounds(value: str, zone: ZoneInfo, option: str, end: bool) -> datetime:
     """A date means the start of that local day (or the end of it, for --until)."""
     try:

@@ -20,6 +20,7 @@ from storage import exports
 from storage.models import Campaign, Community
 from webhooks.cli_base import (
     Context,
+    campaign_id_or_fail,
     cli,
     community_or_fail,
     fail,
@@ -249,16 +250,7 @@ def export(
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)
-        campaign_id = None
-        if campaign_slug:
-            found = session.scalar(
-                select(Campaign).where(
-                    Campaign.community_id == target.id, Campaign.slug == campaign_slug
-                )
-            )
-            if found is None:
-                fail(f"no campaign {campaign_slug!r} in {slug}")
-            campaign_id = found.id
+        campaign_id = campaign_id_or_fail(session, target, campaign_slug)
         spec = exports.ExportFilter(
             community_id=target.id,
             campaign_id=campaign_id,

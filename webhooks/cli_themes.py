@@ -13,6 +13,7 @@ from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares
 from storage.themes import ThemeFilter, ThemeMap, theme_map
 from webhooks.cli_base import (
     Context,
+    campaign_id_or_fail,
     cli,
     community_or_fail,
     fail,
@@ -45,16 +46,7 @@ def themes(
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)
-        campaign_id = None
-        if campaign_slug:
-            found = session.scalar(
-                select(Campaign).where(
-                    Campaign.community_id == target.id, Campaign.slug == campaign_slug
-                )
-            )
-            if found is None:
-                fail(f"no campaign {campaign_slug!r} in {slug}")
-            campaign_id = found.id
+        campaign_id = campaign_id_or_fail(session, target, campaign_slug)
         if prompt_key:
             asked = (
                 select(Prompt.id)
