@@ -148,3 +148,34 @@ def test_an_erased_residents_words_never_appear(town, services):
     phone.send("CONFIRM")
     after = themes()
     assert after["answers"] == before and not theirs & set(listed_ids(after))
+
+
+def test_text_shows_each_self_described_groups_share_with_small_groups_hidden(town, env):
+    from sqlalchemy import select
+
+    from storage.models import Community, ProfileAnswer, ProfileQuestion, Resident
+
+    with env.session_scope() as session:
+        community = session.scalar(select(Community).where(Community.slug == "cumnock"))
+        question = ProfileQuestion(
+            community_id=community.id,
+            position=0,
+            key="area",
+            text="Which part of town?",
+            choices={"choices": ["North", "South", "Centre"]},
+        )
+        session.add(question)
+        session.flush()
+        ids = session.scalars(select(Resident.id).order_by(Resident.id)).all()
+        for number, resident_id in enumerate(ids):
+            # Nearly everyone lives North or South; two live in the Centre (a small group).
+            choice = "Centre" if number < 2 else ("North" if number % 2 else "South")
+            session.add(
+                ProfileAnswer(resident_id=resident_id, question_id=question.id, choice=choice)
+            )
+    result = CliRunner().invoke(cli, ["themes", "--community", "cumnock"])
+    assert result.exit_code == 0
+    shares = [line for line in result.output.splitlines() if line.startswith("   area: ")]
+    assert len(shares) == 3  # one line per theme
+    assert all("North" in line and "South" in line for line in shares)
+    assert not any("Centre 1" in line or "Centre 2" in line for line in shares)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 import click
 from sqlalchemy import select
 
+from bot import profile
 from storage.models import Campaign, Prompt
-from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares
+from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares, groups_by_question
 from storage.themes import ThemeFilter, ThemeMap, theme_map
 from webhooks.cli_base import (
     Context,
@@ -66,10 +67,12 @@ def themes(
             until=local_day_bounds(until, zone, "--until", end=True) if until else None,
         )
         found_themes = theme_map(session, spec)
+        told = sorted({rid for theme in found_themes.themes for rid in theme.resident_ids})
+        groups = groups_by_question(profile.groups_of(session, told))
     if fmt == "json":
         click.echo(json.dumps(found_themes.as_json(), ensure_ascii=False))
         return
-    click.echo(render_text(found_themes))
+    click.echo(render_text(found_themes, groups))
 
 
 def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:
