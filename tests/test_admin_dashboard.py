@@ -5,10 +5,17 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from tests.admin_support import add_user, log_in
-from tests.helpers import Phone
+import pytest
+from sqlalchemy import select
+
+from bot import profile
+from storage.models import Campaign, ProfileAnswer, Resident, Response
+from storage.themes import ThemeFilter, theme_map
+from tests.admin_support import add_user, csrf_token, log_in
+from tests.helpers import Phone, add_campaign, add_community
 from tests.test_groups import AGE, AREA, ask, join_group
 from tests.test_nudges import T0, at
+from tests.theme_answers import community_id, realistic_answers, store
 
 
 def rows_of(page: str, caption: str) -> list[tuple[str, ...]]:
@@ -64,3 +71,147 @@ def test_a_community_without_group_questions_says_how_to_ask_them(client, servic
     log_in(client, "staff@example.org")
     page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
     assert "No self-described groups yet" in page
+
+
+@pytest.fixture
+def town(client, services):  # type: ignore[no-untyped-def]
+    """A few hundred answers about a play park, bus times and a youth club; staff logged in."""
+    stored = store(services.db, realistic_answers())
+    with services.db.session_scope() as session:
+        community = community_id(services.db)
+        question = profile.set_question(session, community, "area", "Where?", ["North", "South"])
+        residents = session.execute(
+            select(Resident.id, Resident.pseudonym).where(Resident.community_id == community)
+        ).all()
+        for resident, pseudonym in residents:
+            number = int(pseudonym.rsplit("r", 1)[1])
+            if number % 40:  # a handful of residents never said where they live
+                choice = "North" if number % 2 else "South"
+                session.add(
+                    ProfileAnswer(resident_id=resident, question_id=question.id, choice=choice)
+                )
+        campaign = session.scalar(select(Campaign.id).where(Campaign.slug == "town-ideas"))
+        found = theme_map(session, ThemeFilter(community_id=community, campaign_id=campaign))
+    add_user(services, "staff@cumnock.example", "staff", ("cumnock",))
+    log_in(client, "staff@cumnock.example")
+    return stored, found
+
+
+THEMES_PAGE = "/admin/communities/cumnock/campaigns/town-ideas/themes"
+
+
+def answers_listed(client, url: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every (pseudonym, words) on a responses page and the older pages after it."""
+    listed: list[tuple[str, str]] = []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        for item in re.findall(r'<li class="card">(.*?)</li>', page, flags=re.S):
+            words = unescape(re.search(r'<p class="words">(.*?)</p>', item, re.S).group(1))
+            meta = unescape(re.search(r'<p class="meta">(.*?)</p>', item, re.S).group(1))
+            listed.append((meta.split(" · ")[0].strip(), words))
+        older = re.search(r'<a href="([^"]+)">Older</a>', page)
+        url = unescape(older.group(1)) if older else ""
+    return listed
+
+
+def test_the_themes_view_shows_each_theme_with_counts_quotes_and_groups(client, town):
+    _, found = town
+    page = client.get(THEMES_PAGE).get_data(as_text=True)
+    text = unescape(re.sub(r"<[^>]+>", "", page))
+    assert f"{found.answers} answers: {len(found.themes)} themes" in text
+    assert len(found.themes) >= 3
+    for theme in found.themes:
+        assert f"{theme.answers} answers from {theme.residents} residents" in text
+        assert theme.label in text
+        assert theme.quotes and theme.quotes[0] in text
+    assert f"{len(found.other_response_ids)} answers fit no theme" in text
+    assert found.said_once and found.said_once[0].quote in text
+    assert "By area: North: " in text and "%" in text.split("By area:", 1)[1]
+    assert "07700" not in text and "@example" not in text  # quotes are redacted
+
+
+def test_a_theme_links_to_exactly_its_answers(client, town, services):
+    stored, found = town
+    page = client.get(THEMES_PAGE).get_data(as_text=True)
+    links = re.findall(r'<h2><a href="([^"]+)">', page)
+    assert len(links) == len(found.themes)
+    for link, theme in zip(links, found.themes, strict=True):
+        assert len(unescape(link)) < 200
+        expected = sorted(
+            (f"cumnock-r{stored[rid].resident}", stored[rid].text) for rid in theme.response_ids
+        )
+        assert sorted(answers_listed(client, unescape(link))) == expected
+    other = unescape(re.search(r'<a href="([^"]+)">Read them</a>', page).group(1))
+    expected = sorted(
+        (f"cumnock-r{stored[rid].resident}", stored[rid].text) for rid in found.other_response_ids
+    )
+    assert sorted(answers_listed(client, other)) == expected
+
+
+def test_a_theme_link_keeps_its_answers_when_more_arrive(client, town, services):
+    _, found = town
+    link = unescape(
+        re.search(r'<h2><a href="([^"]+)">', client.get(THEMES_PAGE).get_data(as_text=True)).group(
+            1
+        )
+    )
+    with services.db.session_scope() as session:  # more answers to the same question since
+        first = session.scalars(select(Response).order_by(Response.id)).first()
+        for number, resident in enumerate(session.scalars(select(Resident.id).limit(60))):
+            words = ("the play park swings are broken", "buses are late", "youth club please")
+            session.add(
+                Response(
+                    community_id=first.community_id,
+                    campaign_id=first.campaign_id,
+                    prompt_id=first.prompt_id,
+                    resident_id=resident,
+                    channel="sms",
+                    text=words[number % 3],
+                )
+            )
+    assert f"{found.answers + 60} answers:" in client.get(THEMES_PAGE).get_data(as_text=True)
+    assert len(answers_listed(client, link)) == found.themes[0].answers
+
+
+def test_themes_per_prompt_and_the_campaign_page_links_to_them(client, town):
+    campaign_page = client.get("/admin/communities/cumnock/campaigns/town-ideas/").get_data(
+        as_text=True
+    )
+    assert 'href="/admin/communities/cumnock/campaigns/town-ideas/themes"' in campaign_page
+    page = client.get(THEMES_PAGE + "?prompt=idea").get_data(as_text=True)
+    assert "What people said to “idea”" in page
+    assert "prompt=idea" in page
+
+
+def test_themes_are_for_logged_in_users_of_that_community_only(client, town, services):
+    add_community(services, "blacklands", "Blacklands")
+    add_user(services, "staff@blacklands.example", "staff", ("blacklands",))
+    link = unescape(
+        re.search(r'<h2><a href="([^"]+)">', client.get(THEMES_PAGE).get_data(as_text=True)).group(
+            1
+        )
+    )
+    client.post(
+        "/admin/logout",
+        data={"csrf_token": csrf_token(client.get("/admin/").get_data(as_text=True))},
+    )
+    anonymous = client.get(THEMES_PAGE)
+    assert anonymous.status_code == 302 and "/admin/login" in anonymous.headers["Location"]
+    assert client.get(link).status_code == 302
+    log_in(client, "staff@blacklands.example")
+    assert client.get(THEMES_PAGE).status_code == 404
+    assert client.get(link).status_code == 404
+    theirs = link.replace("cumnock", "blacklands")
+    assert client.get(theirs).status_code == 200
+    assert "fewer than" not in client.get(theirs).get_data(as_text=True)
+    assert answers_listed(client, theirs) == []
+
+
+def test_an_empty_campaign_says_there_is_nothing_to_read_yet(client, services):
+    add_community(services, "cumnock", "Cumnock")
+    add_campaign(services)
+    add_user(services, "staff@cumnock.example", "staff", ("cumnock",))
+    log_in(client, "staff@cumnock.example")
+    page = client.get("/admin/communities/cumnock/campaigns/festival-ideas/themes")
+    assert page.status_code == 200
+    assert "No answers to read yet." in page.get_data(as_text=True)
