@@ -215,3 +215,11 @@ def test_an_empty_campaign_says_there_is_nothing_to_read_yet(client, services):
     page = client.get("/admin/communities/cumnock/campaigns/festival-ideas/themes")
     assert page.status_code == 200
     assert "No answers to read yet." in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query", ["theme=²&upto=1", "theme=1&upto=²", "theme=1&upto=" + "9" * 5000, "page=²"]
+)
+def test_odd_theme_links_show_a_page_not_an_error(client, town, query):
+    page = client.get(f"/admin/communities/cumnock/responses?campaign=town-ideas&{query}")
+    assert page.status_code == 200

@@ -49,6 +49,11 @@ def contact_detail(encrypted: str) -> str:
         return "cannot be read with this key"
 
 
+def is_number(value: str) -> bool:
+    """Whether a query value is a plain whole number of sensible size."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def chosen_theme(
     session: Session, community_id: int, campaign_id: int | None, prompt_key: str | None
 ) -> tuple[str, frozenset[int]] | None:
@@ -58,7 +63,7 @@ def chosen_theme(
         return None
     upto = request.args.get("upto", "")
     spec = ThemeFilter(community_id=community_id, campaign_id=campaign_id, prompt_key=prompt_key)
-    found = themes_of(session, spec, int(upto) if upto.isdigit() else None)
+    found = themes_of(session, spec, int(upto) if is_number(upto) else None)
     # A theme that is no longer there (answers erased since) shows nothing rather than guessing.
     return theme_response_ids(found, which) or ("That theme is no longer there", frozenset())
 
@@ -68,7 +73,7 @@ def responses(slug: str) -> str:
     """Responses, newest first, with search and filters."""
     form = ResponseFilterForm(formdata=MultiDict(request.args))
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page_number = int(page) if is_number(page) and 0 < int(page) < 10_000 else 1
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)
         zone = ZoneInfo(community.timezone)

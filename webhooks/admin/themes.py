@@ -56,7 +56,7 @@ def theme_response_ids(found: ThemeMap, which: str) -> tuple[str, frozenset[int]
     """The title and answers of theme number `which` (from 1) or of "other"; None if not there."""
     if which == OTHER:
         return "Other: answers that fit no theme", frozenset(found.other_response_ids)
-    if which.isdigit() and 1 <= int(which) <= len(found.themes):
+    if which.isascii() and which.isdigit() and 1 <= int(which) <= len(found.themes):
         theme = found.themes[int(which) - 1]
         return f"Theme: {theme.label}", frozenset(theme.response_ids)
     return None
