@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Campaign, Prompt, Resident, Response
@@ -26,6 +26,8 @@ class ResponseQuery:
     since: datetime | None = None
     until: datetime | None = None
     page: int = 1
+    # Exactly these responses (a theme's answers), or any when None.
+    response_ids: frozenset[int] | None = None
 
 
 def _escape_like(words: str) -> str:
@@ -66,6 +68,10 @@ def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]],
         query = query.where(Response.received_at >= spec.since)
     if spec.until is not None:
         query = query.where(Response.received_at < spec.until)
+    if spec.response_ids is not None:
+        # Inlined as literals: a theme can hold more answers than a driver takes parameters.
+        chosen = bindparam("response_ids", sorted(spec.response_ids), expanding=True)
+        query = query.where(Response.id.in_(chosen.render_literal_execute()))
     offset = (max(spec.page, 1) - 1) * PAGE_SIZE
     found = session.execute(
         query.order_by(Response.received_at.desc(), Response.id.desc())

@@ -72,6 +72,8 @@ def test_an_admin_sees_every_community(client, two_towns):
         "/admin/communities/blacklands/poster",
         "/admin/communities/blacklands/poster.pdf",
         "/admin/communities/blacklands/campaigns/festival-ideas/",
+        "/admin/communities/blacklands/campaigns/festival-ideas/themes",
+        "/admin/communities/blacklands/responses?campaign=festival-ideas&theme=other&upto=9",
     ],
 )
 def test_staff_of_one_community_get_404_for_another(client, two_towns, path):

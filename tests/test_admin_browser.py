@@ -190,3 +190,32 @@ def test_the_pages_fit_a_phone_screen(live_app, browser_page, services, shot):
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 375
     shot(page, "phone-community-new")
+
+
+def test_staff_read_the_themes_on_a_phone_and_click_through_to_the_answers(
+    live_app, browser_page, services, shot
+):
+    from tests.theme_answers import realistic_answers, store
+
+    store(services.db, realistic_answers())
+    add_user(services, "staff@example.org", "staff", ("cumnock",))
+    page = browser_page
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{live_app}/admin/login")
+    page.get_by_label("E-mail").fill("staff@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_app}/admin/communities/cumnock/campaigns/town-ideas/")
+    page.get_by_role("link", name="See the themes").click()
+    page.get_by_role("heading", name="What people said").wait_for()
+    assert page.locator("#themes > li").count() >= 3
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(page, "themes")
+    first = page.locator("#themes > li h2 a").first
+    label = first.text_content()
+    first.click()
+    page.locator("#theme-filter").get_by_text(f"Theme: {label}").wait_for()
+    assert page.locator("#responses > li").count() > 10
+    assert not [text for text in refused if "Content Security Policy" in text]

@@ -9,7 +9,15 @@ from flask import Flask, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from webhooks.admin import auth, campaigns, communities, exports, posters, responses  # noqa: F401
+from webhooks.admin import (  # noqa: F401
+    auth,
+    campaigns,
+    communities,
+    exports,
+    posters,
+    responses,
+    themes,
+)
 from webhooks.admin.access import login_manager
 from webhooks.admin.blueprint import bp, csrf
 from webhooks.services import Services

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from bot import coverage as reach
+from bot import profile
 from storage import dashboard, users
 from storage.models import DEFAULT_QUIET_HOURS, Community
 from webhooks.admin.access import community_or_404, me, organisers_only
@@ -16,6 +20,33 @@ from webhooks.admin.charts import replies_chart
 from webhooks.admin.forms import ActionForm, CommunityForm
 from webhooks.cli_commands import RESERVED_WORDS
 from webhooks.services import services
+
+
+@dataclass(frozen=True)
+class GroupsAsked:
+    """One self-described question and its groups, least heard first."""
+
+    key: str
+    text: str
+    rows: list[reach.Reach]
+
+
+def least_heard_first(rows: list[reach.Reach]) -> list[reach.Reach]:
+    """Shown groups by heard share, lowest first; groups under five last, in their own order."""
+    # Small groups go last in the question's order so their place gives nothing away either.
+    shown = [row for row in rows if not row.suppressed]
+    hidden = [row for row in rows if row.suppressed]
+    return sorted(shown, key=lambda row: (row.heard_share, row.label)) + hidden
+
+
+def groups_least_heard(session: Session, community_id: int) -> list[GroupsAsked]:
+    """Each self-described question's groups as `voices coverage` shows them, least heard first."""
+    found = reach.coverage(session, community_id)
+    texts = {question.key: question.text for question in profile.questions(session, community_id)}
+    return [
+        GroupsAsked(key, texts.get(key, key), least_heard_first(rows))
+        for key, rows in found.groups.items()
+    ]
 
 
 @bp.get("/")
@@ -47,6 +78,9 @@ def community(slug: str) -> str:
             series=series,
             funnels=running,
             campaigns=everything,
+            groups=groups_least_heard(session, found.id),
+            small_group=reach.SMALL_GROUP,
+            fewer_than=reach.FEWER_THAN,
             action=ActionForm(),
         )
 

@@ -6,13 +6,16 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import render_template, request
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from storage import dashboard
 from storage.response_search import ResponseQuery, prompt_keys, search
+from storage.themes import ThemeFilter
 from webhooks.admin.access import community_or_404, me
 from webhooks.admin.blueprint import bp
 from webhooks.admin.forms import ResponseFilterForm
+from webhooks.admin.themes import theme_response_ids, themes_of
 from webhooks.services import services
 
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram", "simulator": "Simulator"}
@@ -46,12 +49,31 @@ def contact_detail(encrypted: str) -> str:
         return "cannot be read with this key"
 
 
+def is_number(value: str) -> bool:
+    """Whether a query value is a plain whole number of sensible size."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def chosen_theme(
+    session: Session, community_id: int, campaign_id: int | None, prompt_key: str | None
+) -> tuple[str, frozenset[int]] | None:
+    """The theme the Themes view linked to (`theme` and `upto` in the query), if one was."""
+    which = request.args.get("theme", "")
+    if not which:
+        return None
+    upto = request.args.get("upto", "")
+    spec = ThemeFilter(community_id=community_id, campaign_id=campaign_id, prompt_key=prompt_key)
+    found = themes_of(session, spec, int(upto) if is_number(upto) else None)
+    # A theme that is no longer there (answers erased since) shows nothing rather than guessing.
+    return theme_response_ids(found, which) or ("That theme is no longer there", frozenset())
+
+
 @bp.get("/communities/<slug>/responses")
 def responses(slug: str) -> str:
     """Responses, newest first, with search and filters."""
     form = ResponseFilterForm(formdata=MultiDict(request.args))
     page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page_number = int(page) if is_number(page) and 0 < int(page) < 10_000 else 1
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)
         zone = ZoneInfo(community.timezone)
@@ -61,15 +83,18 @@ def responses(slug: str) -> str:
             "prompt": [(k, k) for k in prompt_keys(session, community.id)],
             "channel": list(CHANNELS.items()),
         }
+        campaign_id = campaign_id_for(campaigns, form.campaign.data)
+        theme = chosen_theme(session, community.id, campaign_id, form.prompt.data or None)
         spec = ResponseQuery(
             community_id=community.id,
             words=(form.q.data or "").strip()[:200],
-            campaign_id=campaign_id_for(campaigns, form.campaign.data),
+            campaign_id=campaign_id,
             prompt_key=form.prompt.data or "",
             channel=form.channel.data or "",
             since=local_day(form.since.data, zone, end=False),
             until=local_day(form.until.data, zone, end=True),
             page=page_number,
+            response_ids=theme[1] if theme else None,
         )
         rows, more = search(session, spec)
         show_contact = me().is_admin and request.args.get("contact") == "1"
@@ -87,5 +112,6 @@ def responses(slug: str) -> str:
             more=more,
             page=page_number,
             zone=zone,
+            theme=theme,
             args={k: v for k, v in request.args.items() if k != "page"},
         )
