@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -395,7 +395,9 @@ class Engine:
     ) -> Outbound:
         prompt = assignment.prompt
         body = pick_text(prompt.text, resident.language, prompt.campaign.language) or ""
-        return self._reply(inbound, body, resident, kind="prompt")
+        reply = self._reply(inbound, body, resident, kind="prompt")
+        # Carry the campaign and prompt so a prompt given as a reply counts in the funnel.
+        return replace(reply, campaign_id=assignment.campaign_id, prompt_id=prompt.id)
 
     @staticmethod
     def _reply(

@@ -132,6 +132,8 @@ def receive(
                 status="queued",
                 dedupe_key=f"reply:{inbound_id}:{number}",
                 in_reply_to_id=inbound_id,
+                campaign_id=reply.campaign_id,
+                prompt_id=reply.prompt_id,
             )
             if answered_via:
                 row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via

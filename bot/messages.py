@@ -35,3 +35,5 @@ class Outbound:
     buttons: tuple[str, ...] = ()
     resident_id: int | None = None
     outbox_id: int | None = None
+    campaign_id: int | None = None
+    prompt_id: int | None = None

@@ -48,6 +48,27 @@ class Funnel:
     stalled: int = 0
     message_statuses: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def sent(self) -> int:
+        """Campaign messages that have left us (whatever happened to them after)."""
+        left = ("sent", "delivered", "undelivered", "read")
+        return sum(self.message_statuses.get(status, 0) for status in left)
+
+    @property
+    def delivered(self) -> int:
+        """Campaign messages the provider says reached the phone."""
+        return sum(self.message_statuses.get(status, 0) for status in ("delivered", "read"))
+
+    @property
+    def waiting(self) -> int:
+        """Campaign messages still to go out (queued, or being sent now)."""
+        return sum(self.message_statuses.get(status, 0) for status in ("queued", "sending"))
+
+    @property
+    def failed(self) -> int:
+        """Campaign messages that could not be delivered."""
+        return sum(self.message_statuses.get(status, 0) for status in ("failed", "undelivered"))
+
 
 def coverage(session: Session, community_id: int) -> Coverage:
     """Joined residents and how many of them have answered at least once."""

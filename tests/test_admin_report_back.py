@@ -65,3 +65,36 @@ def test_erasure_reaches_the_community_page_counts(client, organiser):
     responses = client.get("/admin/communities/cumnock/responses")
     assert responses.status_code == 200
     assert "More benches" not in responses.get_data(as_text=True)
+
+
+def test_the_funnel_counts_sent_delivered_answered_and_stalled(client, organiser):
+    import re
+
+    from sqlalchemy import update
+
+    from storage.models import Assignment
+
+    phones = [Phone(organiser, f"+4477009001{n}") for n in range(4)]
+    for phone in phones:
+        phone.join()  # each gets the first prompt in the reply
+    with organiser.db.session_scope() as session:
+        rows = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.kind == "prompt")
+            .order_by(OutboundMessage.id)
+        ).all()
+        assert all(row.campaign_id is not None for row in rows)
+        for row, status in zip(rows, ("sent", "delivered", "delivered", "queued"), strict=True):
+            row.status = status  # as the provider's status callbacks would have it
+        session.execute(
+            update(Assignment)
+            .where(Assignment.resident_id == rows[0].resident_id)
+            .values(status="stalled")
+        )
+    phones[1].send("A ceilidh")
+    page = re.sub(r">\s+<", "><", client.get("/admin/communities/cumnock/").get_data(as_text=True))
+    # Waiting: the fourth first prompt, and the second prompt that followed the answer.
+    expected = {"Sent": 3, "Delivered": 2, "Stalled": 1, "Waiting to send": 2}
+    for label, number in expected.items():
+        assert f"<dt>{label}</dt><dd>{number}</dd>" in page, label
+    assert "<dt>Answered</dt><dd>1</dd>" in page

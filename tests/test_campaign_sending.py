@@ -227,7 +227,7 @@ def test_residents_busy_with_another_campaign_get_the_new_one_after_answering(se
             session.scalar(
                 select(func.count())
                 .select_from(OutboundMessage)
-                .where(OutboundMessage.kind == "prompt", OutboundMessage.campaign_id.is_not(None))
+                .where(OutboundMessage.kind == "prompt", OutboundMessage.in_reply_to_id.is_(None))
             )
             == 0
         ), "no campaign send while another prompt is pending"
