@@ -47,7 +47,9 @@ def test_a_hanging_bot_api_answers_the_webhook_within_seconds_and_keeps_the_repl
     with town.db.session_scope() as session:
         assert session.scalars(select(Response.text)).all() == ["Hello there"]
         stuck = session.scalars(
-            select(OutboundMessage.status).where(OutboundMessage.kind == "prompt")
+            select(OutboundMessage.status)
+            .where(OutboundMessage.kind == "prompt")
+            .order_by(OutboundMessage.id)
         ).all()
     assert stuck[-1] == "failed"  # kept for the sender to try again
 
