@@ -21,8 +21,9 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# pg_try_advisory_lock key shared by every worker of this app ("voices" in ASCII).
-LEADER_LOCK_KEY = 0x766F69636573
+# The leader lock is pg_try_advisory_lock(SCHEMA_LOCK_CLASS, hashtext(current_schema())): one
+# leader per schema ("voic" in ASCII; the two-int form never collides with bigint keys).
+SCHEMA_LOCK_CLASS = 0x766F6963
 MISFIRE_GRACE_SECONDS = 60
 # How long an idle sending lane waits before looking for due rows again.
 SEND_POLL_SECONDS = 1.0
@@ -82,8 +83,10 @@ def housekeeping(context: JobContext) -> int:
 class Leadership:
     """One worker at a time holds a PostgreSQL advisory lock; SQLite has only one process."""
 
-    def __init__(self, db: Database, key: int = LEADER_LOCK_KEY) -> None:
+    def __init__(self, db: Database, key: int | None = None) -> None:
         self.db = db
+        # Without an explicit key the lock is per schema: two deployments (or test runs) that
+        # share one PostgreSQL database in different schemas each get a leader of their own.
         self.key = key
         self._connection: Connection | None = None
         self._lock = threading.Lock()
@@ -104,7 +107,7 @@ class Leadership:
             connection = self.db.engine.connect()
             try:
                 taken = connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+                    text(f"SELECT pg_try_advisory_lock({self._lock_args})"), {"key": self.key}
                 ).scalar()
                 connection.commit()
             except Exception:
@@ -117,6 +120,13 @@ class Leadership:
                 return True
             connection.close()
             return False
+
+    @property
+    def _lock_args(self) -> str:
+        if self.key is not None:
+            return ":key"
+        # The two-int form: "voic" in ASCII, and the schema the connection works in.
+        return f"{SCHEMA_LOCK_CLASS}, hashtext(coalesce(current_schema(), ''))"
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -131,7 +141,7 @@ class Leadership:
             if self._connection is not None:
                 try:
                     self._connection.execute(
-                        text("SELECT pg_advisory_unlock(:key)"), {"key": self.key}
+                        text(f"SELECT pg_advisory_unlock({self._lock_args})"), {"key": self.key}
                     )
                     self._connection.commit()
                 except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -55,6 +56,23 @@ class SenderPolicy:
     base_backoff_seconds: float = 5.0
     max_backoff_seconds: float = 3600.0
     threads_per_lane: int = 4
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SenderPolicy:
+        """The defaults, with VOICES_SENDING_TIMEOUT_SECONDS (how long a claim lasts) if set.
+
+        A worker that dies leaves its claimed rows 'sending'; the housekeeping job queues them
+        again once the claim is this old. Keep it well above the slowest send (providers
+        time out after 10 s): a shorter claim could let a live send be repeated.
+        """
+        env = os.environ if environ is None else environ
+        raw = env.get("VOICES_SENDING_TIMEOUT_SECONDS", "").strip()
+        if not raw:
+            return cls()
+        seconds = float(raw)
+        if seconds <= 0:
+            raise ValueError("VOICES_SENDING_TIMEOUT_SECONDS must be more than zero")
+        return cls(sending_timeout=timedelta(seconds=seconds))
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter, never sooner than the provider asked."""

@@ -222,8 +222,14 @@ def load_telegram(name: str, **changes: object) -> dict:  # type: ignore[type-ar
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """Report how many cases the property-based tests tried (with or without -s)."""
+    """Report how many cases the property-based tests tried, and what the fault tests saw."""
+    from tests.fault_stats import REPORT
     from tests.fuzz_stats import CASES
+
+    if REPORT:
+        terminalreporter.write_sep("-", "worker faults")
+        for line in REPORT:
+            terminalreporter.write_line(line)
 
     if CASES:
         terminalreporter.write_sep("-", f"hypothesis: {sum(CASES.values())} cases tried")

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 
 from bot.scheduler import JOBS, Job, JobContext, Leadership, Worker
+from storage.db import Database
 from storage.models import Campaign, OutboundMessage, utcnow
 from tests.conftest import DATA_KEY
 from tests.helpers import add_community
@@ -90,6 +92,25 @@ def test_only_one_worker_at_a_time_runs_the_scheduled_jobs(db):
     finally:
         first.release()
         second.release()
+
+
+def test_the_default_scheduler_lock_is_per_schema(db):
+    if not db.is_postgresql:
+        pytest.skip("SQLite has a single worker process; the lock is PostgreSQL's")
+    # Workers of this schema share one lock; another schema (another deployment or test run
+    # on the same server) has its own, so it can neither block nor steal this one.
+    first, second = Leadership(db), Leadership(db)
+    public = make_url(db.url).update_query_dict({"options": "-csearch_path=public"})
+    other_schema = Database(public.render_as_string(hide_password=False))
+    other = Leadership(other_schema)
+    try:
+        assert first.is_leader()
+        assert not second.is_leader()
+        assert other.is_leader()
+    finally:
+        for leadership in (first, second, other):
+            leadership.release()
+        other_schema.dispose()
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ def build_sender(
         senders["telegram"] = services.telegram
     try:
         limits = limits or PacingLimits.from_env()
+        policy = policy or SenderPolicy.from_env()
     except ValueError as exc:
         fail(str(exc))
     return OutboxSender(

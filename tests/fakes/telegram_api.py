@@ -10,6 +10,7 @@ plain ``application/json`` bodies are accepted too.
 from __future__ import annotations
 
 import collections
+import contextlib
 import email.parser
 import email.policy
 import itertools
@@ -52,13 +53,17 @@ _ERROR_TEXT = {
 
 @dataclass
 class Call:
-    """One request the fake received; ``status`` is the HTTP status it answered with."""
+    """One request the fake received; ``status`` is the HTTP status it answered with.
+
+    ``answered`` stays False while the call hangs (``hang_next``): it has not been sent yet.
+    """
 
     method: str
     params: dict[str, Any]
     at: float
     token: str
     status: int = 200
+    answered: bool = False
 
 
 @dataclass
@@ -194,11 +199,13 @@ class FakeTelegramAPI:
         return [c for c in self.calls if c.method == method]
 
     def sent_texts(self, chat_id: int | str | None = None) -> list[str]:
-        """Texts of successful sendMessage calls, optionally for one chat."""
+        """Texts of answered, successful sendMessage calls, optionally for one chat."""
         return [
             str(c.params.get("text", ""))
             for c in self.calls_for("sendMessage")
-            if c.status == 200 and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
+            if c.answered
+            and c.status == 200
+            and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
         ]
 
     # -- request handling ------------------------------------------------------------------
@@ -217,6 +224,7 @@ class FakeTelegramAPI:
                 fault.left -= 1
                 if fault.left <= 0:
                     faults.popleft()
+            call.answered = True
         if fault is not None:
             call.status = fault.status
             body: dict[str, Any] = {
@@ -295,4 +303,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # The client may have given up waiting (a hang outlived its timeout).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)

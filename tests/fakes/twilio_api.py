@@ -9,6 +9,7 @@ Leave TWILIO_REGION / TWILIO_EDGE unset: the client rewrites the host name when 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import hashlib
 import itertools
@@ -256,4 +257,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        # The client may have given up waiting (a hang outlived its timeout).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
