@@ -235,3 +235,16 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.write_sep("-", f"hypothesis: {sum(CASES.values())} cases tried")
         for name, count in sorted(CASES.items()):
             terminalreporter.write_line(f"{count:>6}  {name}")
+
+
+@pytest.fixture
+def cli_env(monkeypatch, database_url, db, tmp_path):  # type: ignore[no-untyped-def]
+    """The environment `voices` reads, pointed at the test database; channels off."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("VOICES_DATA_KEY", DATA_KEY)
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("VOICES_INSTANCE_PATH", str(tmp_path / "instance"))
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return db

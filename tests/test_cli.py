@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from storage.exports import COLUMNS
-from tests.conftest import DATA_KEY
 from tests.helpers import Phone
 from webhooks.cli import cli, main
 
@@ -20,15 +19,8 @@ ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
-def env(monkeypatch, database_url, db, tmp_path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICES_DATA_KEY", DATA_KEY)
-    monkeypatch.setenv("SECRET_KEY", "x")
-    monkeypatch.setenv("VOICES_INSTANCE_PATH", str(tmp_path / "instance"))
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return db
+def env(cli_env):  # type: ignore[no-untyped-def]
+    return cli_env
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from storage.models import Campaign, Response
 from storage.themes import ThemeFilter, themes_json
-from tests.conftest import DATA_KEY
 from tests.helpers import Phone
 from tests.theme_answers import START, Written, realistic_answers, store
 from webhooks.cli import cli, main
@@ -25,15 +24,8 @@ FESTIVAL = [
 
 
 @pytest.fixture
-def env(monkeypatch, database_url, db, tmp_path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICES_DATA_KEY", DATA_KEY)
-    monkeypatch.setenv("SECRET_KEY", "x")
-    monkeypatch.setenv("VOICES_INSTANCE_PATH", str(tmp_path / "instance"))
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return db
+def env(cli_env):  # type: ignore[no-untyped-def]
+    return cli_env
 
 
 @pytest.fixture

@@ -12,23 +12,12 @@ from sqlalchemy import select, update
 
 from bot.outbox import release_held_whatsapp
 from storage.models import Community, OutboundMessage, Resident, utcnow
-from tests.conftest import DATA_KEY
 from tests.helpers import Phone, add_campaign, add_community
 from tests.outbox_support import add_residents, fast_sender, send_until_idle
 from tests.test_campaign_sending import ALWAYS_OPEN, FIRST_PROMPT, TEST_LIMITS, _launch
 from webhooks.cli import cli
 
 UPDATE = "You said the festival needs more music, so we booked three local bands."
-
-
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICES_DATA_KEY", DATA_KEY)
-    monkeypatch.setenv("SECRET_KEY", "x")
-    monkeypatch.setenv("VOICES_INSTANCE_PATH", str(tmp_path / "instance"))
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run(*args: str) -> tuple[int, str]:

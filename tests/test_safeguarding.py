@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot import safeguarding
 from storage.models import Community, OutboundMessage, Response, SafeguardingAlert
-from tests.conftest import DATA_KEY, load_telegram, load_twilio, post_twilio
+from tests.conftest import load_telegram, load_twilio, post_twilio
 from tests.fuzz_stats import tried
 from tests.helpers import Phone, add_campaign, add_community
 from webhooks.cli import cli
@@ -183,16 +183,6 @@ def test_a_communitys_own_phrases_and_help_contacts_are_used(services):  # type:
     phone.join()
     replies = phone.send("older boys want me to do county lines")
     assert replies[0].endswith("Ayrshire youth line 0800 000 0000.")
-
-
-@pytest.fixture
-def cli_env(monkeypatch, database_url, tmp_path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("VOICES_DATA_KEY", DATA_KEY)
-    monkeypatch.setenv("SECRET_KEY", "x")
-    monkeypatch.setenv("VOICES_INSTANCE_PATH", str(tmp_path / "instance"))
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TELEGRAM_BOT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run(*args: str) -> tuple[int, str]:
