@@ -254,20 +254,25 @@ class Engine:
             # The prompt goes in this reply: a queued campaign send of it must not follow.
             outbox.withdraw_unsent_prompt(self.session, pending)
         if returning:
-            turn.replies.append(
-                self._reply(inbound, texts.text("restarted", name=community.name), resident)
-            )
+            intro = texts.text("restarted", name=community.name)
         elif pending is None:
-            turn.replies.append(
-                self._reply(inbound, texts.text("joined_no_prompt", name=community.name), resident)
-            )
+            intro = texts.text("joined_no_prompt", name=community.name)
         else:
-            turn.replies.append(
-                self._reply(inbound, texts.text("joined", name=community.name), resident)
-            )
-        if pending is not None:
-            turn.replies.append(self._prompt_reply(inbound, resident, pending))
+            intro = texts.text("joined", name=community.name)
+        if pending is None:
+            turn.replies.append(self._reply(inbound, intro, resident))
+        else:
+            turn.replies += self._introduced(intro, self._prompt_reply(inbound, resident, pending))
         return turn
+
+    @staticmethod
+    def _introduced(intro: str, prompt: Outbound) -> list[Outbound]:
+        """The intro and the prompt in one message when that costs fewer SMS segments."""
+        together = f"{intro} {prompt.text}"
+        apart = texts.sms_segments(intro)[0] + texts.sms_segments(prompt.text)[0]
+        if texts.sms_segments(together)[0] < apart:
+            return [replace(prompt, text=together)]
+        return [replace(prompt, text=intro, kind="reply", campaign_id=None, prompt_id=None), prompt]
 
     # -- self-described groups (issue 4) ------------------------------------------------------
 
@@ -289,10 +294,13 @@ class Engine:
         pending = self._pending(resident) or self.assign_next(resident)
         if pending is not None:
             outbox.withdraw_unsent_prompt(self.session, pending)
-        done = "profile_done" if pending is not None else "profile_done_no_prompt"
-        turn.replies.append(self._reply(inbound, texts.text(done), resident))
-        if pending is not None:
-            turn.replies.append(self._prompt_reply(inbound, resident, pending))
+        if pending is None:
+            turn.replies.append(
+                self._reply(inbound, texts.text("profile_done_no_prompt"), resident)
+            )
+        else:
+            prompt = self._prompt_reply(inbound, resident, pending)
+            turn.replies += self._introduced(texts.text("profile_done"), prompt)
         return turn
 
     # -- answers -----------------------------------------------------------------------------

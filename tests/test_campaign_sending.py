@@ -219,7 +219,7 @@ def test_residents_busy_with_another_campaign_get_the_new_one_after_answering(se
     first = """slug: first\ntitle: First\nprompts:\n  - id: a\n    text: Question A?\n"""
     add_campaign(services, source=first)
     phone = Phone(services, address="sim-busyresident01", channel="simulator")
-    assert phone.join()[-1] == "Question A?"
+    assert phone.join()[-1].endswith("Question A?")
     with services.db.session_scope() as session:
         community = session.scalar(select(Community))
         launch(session, community, parse_prompt_file(FESTIVAL))

@@ -36,7 +36,10 @@ def test_joining_gets_the_first_prompt_and_each_answer_the_next_then_thanks(town
     phone = Phone(town)
     phone.send("CUMNOCK")
     joined = phone.send("yes")
-    assert joined[-1] == "What's one thing that would make the festival feel like yours?"
+    assert joined == [
+        "Thank you for joining Cumnock Voices! Here's our question: "
+        "What's one thing that would make the festival feel like yours?"
+    ]  # one SMS, not two
     assert phone.send("A ceilidh in the square") == [
         "Would you like to help make it happen? Tell us how, or reply NO."
     ]

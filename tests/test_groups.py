@@ -37,7 +37,7 @@ def choices(services) -> list[str | None]:  # type: ignore[no-untyped-def]
 def test_no_questions_by_default_so_yes_brings_the_first_prompt(services):
     ask(services)
     with at(T0):
-        assert Phone(services).join()[-1] == FIRST_PROMPT
+        assert Phone(services).join()[-1].endswith(FIRST_PROMPT)
 
 
 def test_the_optional_question_comes_right_after_yes_and_before_the_first_prompt(services):
@@ -49,7 +49,7 @@ def test_the_optional_question_comes_right_after_yes_and_before_the_first_prompt
         assert joined[1] == (
             "Which part of town do you live in? Reply 1 North, 2 South, 3 Centre. Or reply SKIP."
         )
-        assert phone.send("2") == ["Thank you! Here's our question:", FIRST_PROMPT]
+        assert phone.send("2") == [f"Thank you! Here's our question: {FIRST_PROMPT}"]
     assert choices(services) == ["South"]
 
 
@@ -59,7 +59,7 @@ def test_two_questions_answered_by_words_and_skip(services):
     with at(T0):
         phone.join()
         assert phone.send(" north ")[0].startswith("Which age group are you in?")
-        assert phone.send("skip")[-1] == FIRST_PROMPT
+        assert phone.send("skip")[-1].endswith(FIRST_PROMPT)
     assert choices(services) == ["North", None]
 
 

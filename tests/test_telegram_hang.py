@@ -58,10 +58,12 @@ def test_a_hanging_bot_api_costs_one_timeout_even_when_two_replies_are_due(
     live_client, town, telegram_api
 ):
     post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
     telegram_api.hang_next("sendMessage", 60, count=5)
 
     started = time.monotonic()
-    answer = post(live_client, load_telegram("yes"))  # "joined" and the first prompt are due
+    # A photo with a caption answers the prompt: a kind word about photos and the next prompt.
+    answer = post(live_client, load_telegram("photo_caption"))
     took = time.monotonic() - started
 
     assert answer.status_code == 200
