@@ -6,10 +6,10 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import String, case, cast, exists, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.quiet_hours import SendingHours
+from storage.db import insert_missing
 from storage.models import (
     Assignment,
     Campaign,
@@ -21,13 +21,6 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _insert(session: Session, table: type) -> object:
-    """An INSERT that skips rows hitting any unique constraint, on PostgreSQL and SQLite."""
-    dialect = session.get_bind().dialect.name
-    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return maker(table)
 
 
 def _text_for_language(texts: dict[str, str], default: str) -> object:
@@ -80,15 +73,12 @@ def fan_out(session: Session, campaign: Campaign, now: datetime | None = None) -
         ~exists(pending),
         ~exists(asked),
     )
-    assign = (
-        _insert(session, Assignment)
-        .from_select(
-            ["resident_id", "prompt_id", "campaign_id", "status", "assigned_at", "nudges_sent"],
-            free_residents,
-        )
-        .on_conflict_do_nothing()
+    insert_missing(
+        session,
+        Assignment,
+        ["resident_id", "prompt_id", "campaign_id", "status", "assigned_at", "nudges_sent"],
+        free_residents,
     )
-    session.execute(assign)
 
     dedupe = literal("prompt:") + cast(Resident.id, String) + literal(f":{first.id}:1")
     columns = OutboundMessage.__table__.c
@@ -115,28 +105,25 @@ def fan_out(session: Session, campaign: Campaign, now: datetime | None = None) -
             Resident.status == "joined",
         )
     )
-    enqueue = (
-        _insert(session, OutboundMessage)
-        .from_select(
-            [
-                "community_id",
-                "resident_id",
-                "channel",
-                "kind",
-                "text",
-                "status",
-                "dedupe_key",
-                "campaign_id",
-                "prompt_id",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            queued,
-        )
-        .on_conflict_do_nothing()
+    count = insert_missing(
+        session,
+        OutboundMessage,
+        [
+            "community_id",
+            "resident_id",
+            "channel",
+            "kind",
+            "text",
+            "status",
+            "dedupe_key",
+            "campaign_id",
+            "prompt_id",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ],
+        queued,
     )
-    count = session.execute(enqueue, execution_options={"preserve_rowcount": True}).rowcount or 0
     campaign.fanned_out_at = now
     session.flush()
     log.info("campaign %s: first prompt queued for %d resident(s)", campaign.slug, count)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from bot.fanout import _insert
 from bot.quiet_hours import SendingHours
 from bot.texts import sms_segments
+from storage.db import insert_missing
 from storage.models import Campaign, Community, OutboundMessage, Resident, Response, utcnow
 
 MAX_REPORT_BACK_SEGMENTS = 2
@@ -125,27 +125,24 @@ def report_back(session: Session, campaign: Campaign, text: str) -> int:
         Resident.status == "joined",
         Resident.id.in_(answered),
     )
-    insert = (
-        _insert(session, OutboundMessage)
-        .from_select(
-            [
-                "community_id",
-                "resident_id",
-                "channel",
-                "kind",
-                "text",
-                "status",
-                "dedupe_key",
-                "campaign_id",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            rows,
-        )
-        .on_conflict_do_nothing()
+    return insert_missing(
+        session,
+        OutboundMessage,
+        [
+            "community_id",
+            "resident_id",
+            "channel",
+            "kind",
+            "text",
+            "status",
+            "dedupe_key",
+            "campaign_id",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ],
+        rows,
     )
-    return session.execute(insert, execution_options={"preserve_rowcount": True}).rowcount or 0
 
 
 def hash_text(body: str) -> int:

@@ -14,6 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def insert_missing(session: Session, table: type, columns: list[str], rows: Any) -> int:
+    """INSERT ... SELECT skipping rows that hit a unique constraint; return how many went in.
+
+    Works on PostgreSQL and SQLite (both have ON CONFLICT DO NOTHING). SQLAlchemy 2.1 only
+    reports the row count of an INSERT ... SELECT when asked to preserve it.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = maker(table).from_select(columns, rows).on_conflict_do_nothing()
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    return result.rowcount or 0
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with sensible settings for SQLite (WAL, foreign keys) and PostgreSQL."""
     parsed = make_url(url)

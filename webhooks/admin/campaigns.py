@@ -170,7 +170,7 @@ def campaign(slug: str, campaign_slug: str) -> str:
             funnel=dashboard.funnel(session, found),
             zone=ZoneInfo(community.timezone),
             action=ActionForm(),
-            report_back_form=ReportBackForm() if report_back_available() else None,
+            report_back_form=ReportBackForm(),
         )
 
 
@@ -188,17 +188,10 @@ def close_campaign(slug: str, campaign_slug: str) -> Response:
     return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))
 
 
-def report_back_available() -> bool:
-    """Whether "you said, we did" can be sent from here (it always can now)."""
-    return True
-
-
 @bp.post("/communities/<slug>/campaigns/<campaign_slug>/report-back")
 @organisers_only
 def report_back(slug: str, campaign_slug: str) -> Response:
-    """Send a "you said, we did" update through bot.campaigns.report_back."""
-    if not report_back_available():
-        abort(404)
+    """Send a "you said, we did" update to everyone who answered (bot.progress.report_back)."""
     form = ReportBackForm()
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)
