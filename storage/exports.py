@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from bot.campaigns import pick_text
@@ -46,18 +48,31 @@ class ExportFilter:
     include_safeguarding: bool = False
 
 
-def iso_utc(value: datetime) -> str:
-    """ISO 8601 in UTC with a Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def rows(session: Session, spec: ExportFilter) -> Iterator[tuple[Any, ...]]:
     """Yield export rows in the contract's column order, oldest first, in batches."""
+    batches = _record_batches(session, spec)
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL works in a process of its own: let it send the next batch while this
+        # one is written out, instead of taking turns with it.
+        batches = _read_ahead(batches)
+    try:
+        for batch in batches:
+            yield from batch
+    finally:
+        batches.close()
+
+
+def _record_batches(session: Session, spec: ExportFilter) -> Generator[list[tuple[Any, ...]]]:
+    """The export rows a database batch at a time."""
     campaign = aliased(Campaign)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    # SQLite keeps datetimes as text 'YYYY-MM-DD HH:MM:SS[.ffffff]': read the text, not a
-    # parsed datetime, and cut it to ISO 8601 (parsing a million of them dominated the export).
-    received = type_coerce(Response.received_at, String) if sqlite else Response.received_at
+    # Timestamps leave the database as text, not as datetimes parsed and formatted again
+    # (that dominated the export): SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]', cut to ISO 8601
+    # below; PostgreSQL (naive UTC columns) formats them itself.
+    if sqlite:
+        received = type_coerce(Response.received_at, String)
+    else:
+        received = func.to_char(Response.received_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     query = (
         select(
             Response.id,
@@ -86,34 +101,87 @@ def rows(session: Session, spec: ExportFilter) -> Iterator[tuple[Any, ...]]:
     if spec.until is not None:
         query = query.where(Response.received_at < spec.until)
     prompts = _PromptTexts(session, spec.community_id)
-    format_time = _sqlite_iso_utc if sqlite else iso_utc
+    # PostgreSQL's text needs nothing more: str() hands the same string back.
+    format_time = _sqlite_iso_utc if sqlite else str
     # Core rather than ORM execution: plain rows, without the ORM's per-row bookkeeping.
+    # Taken a batch at a time rather than row by row: fewer calls through the result layers.
     result = session.connection().execute(query.execution_options(yield_per=BATCH))
-    for (
-        rid,
-        community,
-        camp,
-        prompt_id,
-        camp_lang,
-        pseudonym,
-        channel,
-        language,
-        received_at,
-        text,
-    ) in result:
-        prompt_key, asked = prompts.lookup(prompt_id, language, camp_lang)
-        yield (
+    redacting = spec.redact
+    for batch in result.partitions():
+        records = []
+        for (
             rid,
             community,
-            camp or "",
-            prompt_key,
-            asked,
+            camp,
+            prompt_id,
+            camp_lang,
             pseudonym,
             channel,
-            language or "",
-            format_time(received_at),
-            redact(text) if spec.redact else text,
-        )
+            language,
+            received_at,
+            text,
+        ) in batch:
+            prompt_key, asked = prompts.lookup(prompt_id, language, camp_lang)
+            records.append(
+                (
+                    rid,
+                    community,
+                    camp or "",
+                    prompt_key,
+                    asked,
+                    pseudonym,
+                    channel,
+                    language or "",
+                    format_time(received_at),
+                    redact(text) if redacting else text,
+                )
+            )
+        yield records
+
+
+_END = object()
+
+
+def _read_ahead(batches: Generator[list[Any]], depth: int = 2) -> Generator[list[Any]]:
+    """Run `batches` in a thread of its own, at most `depth` batches ahead of the reader.
+
+    The thread alone uses the session while the export runs; an error there is raised here, and
+    a reader that stops early (a download cut short) stops the thread before going on.
+    """
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        last: Any = _END
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+        except BaseException as error:  # handed to the reader, raised there
+            last = error
+        finally:
+            batches.close()
+        offer(last)
+
+    worker = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _sqlite_iso_utc(value: str) -> str:

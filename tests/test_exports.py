@@ -1,0 +1,92 @@
+"""Export rows: in order, whole, and the PostgreSQL read-ahead thread never outlives its reader."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import exports
+from storage.models import Response
+from tests.helpers import Phone, add_campaign, add_community
+
+
+def _threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "export-read-ahead"]
+
+
+def _counting(batches: int, closed: list[bool], fail_at: int | None = None) -> Generator[list[int]]:
+    try:
+        for number in range(batches):
+            if number == fail_at:
+                raise RuntimeError("the database went away")
+            yield [number * 10 + i for i in range(10)]
+    finally:
+        closed.append(True)
+
+
+def test_read_ahead_hands_every_batch_over_in_order():
+    closed: list[bool] = []
+    got = [row for batch in exports._read_ahead(_counting(50, closed)) for row in batch]
+    assert got == list(range(500))
+    assert closed == [True]
+    assert not _threads()
+
+
+def test_a_reader_that_stops_early_stops_the_thread_and_closes_the_source():
+    closed: list[bool] = []
+    reader = exports._read_ahead(_counting(1000, closed), depth=2)
+    assert next(reader) == list(range(10))
+    reader.close()
+    assert closed == [True]
+    assert not _threads()
+
+
+def test_an_error_while_reading_reaches_the_reader():
+    closed: list[bool] = []
+    reader = exports._read_ahead(_counting(10, closed, fail_at=3))
+    seen = []
+    with pytest.raises(RuntimeError, match="went away"):
+        for batch in reader:
+            seen.extend(batch)
+    assert seen == list(range(30))
+    assert closed == [True]
+    assert not _threads()
+
+
+def _answers(services, count: int) -> int:
+    community_id = add_community(services)
+    add_campaign(services)
+    for number in range(count):
+        phone = Phone(services, address=f"+4477009{number:05d}")
+        phone.join()
+        phone.send(f'answer {number}, with a comma and "quotes"\nand a line 🌳')
+    return community_id
+
+
+def test_every_response_is_exported_once_oldest_first(services, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 3)  # several database batches, on either database
+    community_id = _answers(services, 8)
+    with services.db.session_scope() as session:
+        exported = list(exports.rows(session, exports.ExportFilter(community_id=community_id)))
+        stored = session.scalar(select(func.count(Response.id)))
+    assert len(exported) == stored == 8
+    assert [row[-1] for row in exported] == [
+        f'answer {n}, with a comma and "quotes"\nand a line 🌳' for n in range(8)
+    ]
+    assert [row[0] for row in exported] == sorted(row[0] for row in exported)
+    assert all(row[8].endswith("Z") and row[8][10] == "T" and len(row[8]) == 20 for row in exported)
+
+
+def test_a_download_cut_short_leaves_the_session_usable(services, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 2)
+    community_id = _answers(services, 7)
+    with services.db.session_scope() as session:
+        records = exports.rows(session, exports.ExportFilter(community_id=community_id))
+        first = next(records)
+        records.close()
+        assert not _threads()
+        assert session.scalar(select(func.count(Response.id))) == 7
+    assert first[-1].startswith("answer 0")
