@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -17,6 +19,38 @@ SENDING_TIMEOUT = timedelta(minutes=5)
 # WhatsApp allows free text within 24 hours of the resident's last message.
 # https://www.twilio.com/docs/whatsapp/key-concepts#the-24-hour-window-or-24-hour-session
 WHATSAPP_WINDOW = timedelta(hours=24)
+# Rows per INSERT in enqueue_many: 11 values a row stays well under SQLite's 32,766.
+ENQUEUE_CHUNK = 1000
+
+
+def outbox_row(
+    resident: Resident,
+    text: str,
+    *,
+    kind: str,
+    dedupe_key: str,
+    campaign_id: int | None = None,
+    prompt_id: int | None = None,
+    not_before: datetime | None = None,
+    buttons: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The column values of a queued message, as `enqueue` and `enqueue_many` store it."""
+    now = utcnow()
+    return {
+        "community_id": resident.community_id,
+        "resident_id": resident.id,
+        "channel": resident.channel,
+        "kind": kind,
+        "text": text,
+        "options": {"buttons": list(buttons)} if buttons else None,
+        "status": "queued",
+        "dedupe_key": dedupe_key,
+        "campaign_id": campaign_id,
+        "prompt_id": prompt_id,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
 
 
 def enqueue(
@@ -43,21 +77,43 @@ def enqueue(
     if exists is not None:
         return None
     row = OutboundMessage(
-        community_id=resident.community_id,
-        resident_id=resident.id,
-        channel=resident.channel,
-        kind=kind,
-        text=text,
-        options={"buttons": list(buttons)} if buttons else None,
-        status="queued",
-        dedupe_key=dedupe_key,
-        campaign_id=campaign_id,
-        prompt_id=prompt_id,
-        next_attempt_at=not_before or utcnow(),
+        **outbox_row(
+            resident,
+            text,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            campaign_id=campaign_id,
+            prompt_id=prompt_id,
+            not_before=not_before,
+            buttons=buttons,
+        )
     )
     session.add(row)
     session.flush()
     return row
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Queue many messages (built by `outbox_row`) in one INSERT per thousand rows.
+
+    A row whose dedupe key is already in the outbox is skipped by the database (ON CONFLICT
+    (dedupe_key) DO NOTHING), which also holds against another transaction queueing the same
+    key at the same moment. Rows go in in the order given, so their ids keep that order.
+    Returns the dedupe keys of the rows that went in.
+    """
+    dialect = session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = OutboundMessage.__table__
+    added: set[str] = set()
+    for start in range(0, len(rows), ENQUEUE_CHUNK):
+        statement = (
+            maker(table)
+            .values(rows[start : start + ENQUEUE_CHUNK])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.dedupe_key)
+        )
+        added.update(session.scalars(statement))
+    return added
 
 
 def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
