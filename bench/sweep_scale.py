@@ -22,10 +22,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
-from bot import nudges
+from bot import coverage, nudges
 from storage.crypto import Vault
 from storage.db import Database
 
@@ -171,7 +171,11 @@ PLANS = {
         "SELECT DISTINCT resident_id, campaign_id FROM responses"
         " WHERE resident_id IN (3, 6, 9, 12) AND campaign_id IN (6)"
     ),
-    "group heard shares": (
+    "group heard shares (ranking, from group_counts)": (
+        "SELECT question_id, choice, joined, heard, counted_at FROM group_counts"
+        " WHERE community_id = 1"
+    ),
+    "group recount (the group-counts job, not the sweep)": (
         "SELECT pa.question_id, pa.choice, count(*), count(r.last_heard_at)"
         " FROM profile_answers pa JOIN residents r ON r.id = pa.resident_id"
         " WHERE r.community_id = 1 AND r.status = 'joined' AND pa.choice IS NOT NULL"
@@ -216,15 +220,28 @@ def main(argv: list[str] | None = None) -> int:
             f"built {args.residents} residents, {args.responses} responses in "
             f"{time.perf_counter() - began:.0f} s"
         )
+        # The worker's "group-counts" job last ran two minutes before the sweep.
+        began = time.perf_counter()
+        with db.session_scope() as session:
+            coverage.refresh_counts(session, 1, NOW - timedelta(minutes=2))
+        recount = time.perf_counter() - began
+        print(f"group-counts job (recount, not part of the sweep): {recount:.3f} s")
         for name, plan in plans(db).items():
             print(f"--- {name}\n{plan}")
+        statements = [0]
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _count(*_args: object) -> None:
+            statements[0] += 1
+
         timings = {}
         for label, dry in (("dry_run", True), ("sweep", False)):
+            statements[0] = 0
             began = time.perf_counter()
             with db.session_scope() as session:
                 report = nudges.sweep(session, NOW, dry_run=dry)
             timings[label] = time.perf_counter() - began
-            print(f"{label}: {timings[label]:.3f} s")
+            print(f"{label}: {timings[label]:.3f} s, {statements[0]} statements")
             for line in report.lines():
                 print(f"  {line}")
         print(
@@ -235,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                     "dry_run_seconds": round(timings["dry_run"], 3),
                     "sweep_seconds": round(timings["sweep"], 3),
                     "queued": report.queued(),
+                    "sweep_statements": statements[0],
+                    "group_recount_seconds": round(recount, 3),
                 }
             )
         )

@@ -130,11 +130,12 @@ def _sweep_community(
         report.add(community.slug, WAIT_BUDGET, max(0, len(ready) - limit))
         ready = ready[:limit]
     not_before = hours.next_open(now)
+    pending = {} if dry_run else _pending_of(session, [c for c in ready if c.kind == "checkin"])
     rows = []
     for candidate in ready:
         report.add(community.slug, candidate.reason)
         if not dry_run:
-            rows.append(_outbox_row(session, community, candidate, now, not_before))
+            rows.append(_outbox_row(session, community, candidate, now, not_before, pending))
     if not dry_run:
         # One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: a repeated sweep queues nothing
         # twice, and only what went in is recorded (a sweep racing another records nothing).
@@ -245,6 +246,7 @@ def _outbox_row(
     candidate: _Candidate,
     now: datetime,
     not_before: datetime,
+    pending: dict[int, Assignment],
 ) -> dict[str, Any]:
     """The outbox row of one nudge or check-in (a check-in may assign its prompt first)."""
     resident = candidate.resident
@@ -265,7 +267,7 @@ def _outbox_row(
             prompt_id=prompt.id,
             not_before=not_before,
         )
-    body, prompt = _checkin_text(session, community, resident, now)
+    body, prompt = _checkin_text(session, community, resident, now, pending.get(resident.id))
     day = not_before.astimezone(SendingHours.of(community).zone).date().isoformat()
     return outbox_row(
         resident,
@@ -297,15 +299,29 @@ def _record(session: Session, queued: list[_Candidate], when: datetime) -> None:
         )
 
 
+def _pending_of(session: Session, checkins: list[_Candidate]) -> dict[int, Assignment]:
+    """The pending assignment (at most one) of each resident due a check-in, by resident id."""
+    ids = [c.resident.id for c in checkins]
+    found: dict[int, Assignment] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.scalars(
+            select(Assignment).where(
+                Assignment.resident_id.in_(ids[start : start + CHUNK]),
+                Assignment.status == "pending",
+            )
+        )
+        found.update((row.resident_id, row) for row in rows)
+    return found
+
+
 def _checkin_text(
-    session: Session, community: Community, resident: Resident, now: datetime
+    session: Session,
+    community: Community,
+    resident: Resident,
+    now: datetime,
+    pending: Assignment | None,
 ) -> tuple[str, Prompt | None]:
     """The check-in: a warm line and the resident's current prompt (put to them if need be)."""
-    pending = session.scalar(
-        select(Assignment).where(
-            Assignment.resident_id == resident.id, Assignment.status == "pending"
-        )
-    )
     prompt = pending.prompt if pending is not None else next_prompt(session, resident)
     if prompt is None:
         return texts.text("checkin_open", name=community.name), None

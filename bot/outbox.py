@@ -19,8 +19,6 @@ SENDING_TIMEOUT = timedelta(minutes=5)
 # WhatsApp allows free text within 24 hours of the resident's last message.
 # https://www.twilio.com/docs/whatsapp/key-concepts#the-24-hour-window-or-24-hour-session
 WHATSAPP_WINDOW = timedelta(hours=24)
-# Rows per INSERT in enqueue_many: 11 values a row stays well under SQLite's 32,766.
-ENQUEUE_CHUNK = 1000
 
 
 def outbox_row(
@@ -94,26 +92,25 @@ def enqueue(
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Queue many messages (built by `outbox_row`) in one INSERT per thousand rows.
+    """Queue many messages (built by `outbox_row`) with one INSERT per thousand rows.
 
     A row whose dedupe key is already in the outbox is skipped by the database (ON CONFLICT
     (dedupe_key) DO NOTHING), which also holds against another transaction queueing the same
-    key at the same moment. Rows go in in the order given, so their ids keep that order.
+    key at the same moment. The statement is compiled once and SQLAlchemy sends the rows as
+    multi-row VALUES ("insertmanyvalues"), in the order given, so their ids keep that order.
     Returns the dedupe keys of the rows that went in.
     """
+    if not rows:
+        return set()
     dialect = session.get_bind().dialect.name
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OutboundMessage.__table__
-    added: set[str] = set()
-    for start in range(0, len(rows), ENQUEUE_CHUNK):
-        statement = (
-            maker(table)
-            .values(rows[start : start + ENQUEUE_CHUNK])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.dedupe_key)
-        )
-        added.update(session.scalars(statement))
-    return added
+    statement = (
+        maker(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.dedupe_key)
+    )
+    return set(session.scalars(statement, rows))
 
 
 def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
