@@ -168,40 +168,62 @@ def refresh_counts(session: Session, community_id: int, now: datetime) -> None:
 
 
 def counted_groups(
-    session: Session, community_id: int, now: datetime, max_age: timedelta = COUNTS_MAX_AGE
+    session: Session,
+    community_id: int,
+    now: datetime,
+    max_age: timedelta = COUNTS_MAX_AGE,
+    store: bool = True,
 ) -> dict[str, list[Reach]]:
     """`raw_groups` as last counted into group_counts; recounted first when missing or stale.
 
     Stale means counted more than `max_age` before (or after) `now`, or for other questions or
-    choices than the community has now.
+    choices than the community has now. With `store` False (a dry run) stale counts are
+    counted live and not written.
     """
     asked = profile.questions(session, community_id)
     if not asked:
         return {}
-    for attempt in range(2):
-        stored = session.execute(
-            select(
-                GroupCount.question_id,
-                GroupCount.choice,
-                GroupCount.joined,
-                GroupCount.heard,
-                GroupCount.counted_at,
-            ).where(GroupCount.community_id == community_id)
-        ).all()
-        everyone = next((row for row in stored if row.question_id is None), None)
-        by_question: Counted = {}
-        for row in stored:
-            if row.question_id is not None:
-                by_question.setdefault(row.question_id, {})[row.choice] = (row.joined, row.heard)
-        fresh = (
-            everyone is not None
-            and abs(now - everyone.counted_at) <= max_age
-            and all(set(by_question.get(q.id, {})) == set(profile.choices_of(q)) for q in asked)
-            and len(by_question) == len(asked)
-        )
-        if fresh or attempt:
-            break
-        refresh_counts(session, community_id, now)
+    found = _stored_groups(session, community_id, asked, now, max_age)
+    if found is not None:
+        return found
+    if not store:
+        return _groups(asked, overall(session, community_id), _count_live(session, community_id))
+    refresh_counts(session, community_id, now)
+    found = _stored_groups(session, community_id, asked, now, max_age)
+    assert found is not None
+    return found
+
+
+def _stored_groups(
+    session: Session,
+    community_id: int,
+    asked: list[ProfileQuestion],
+    now: datetime,
+    max_age: timedelta,
+) -> dict[str, list[Reach]] | None:
+    """The groups as stored in group_counts, or None when they are missing or stale."""
+    stored = session.execute(
+        select(
+            GroupCount.question_id,
+            GroupCount.choice,
+            GroupCount.joined,
+            GroupCount.heard,
+            GroupCount.counted_at,
+        ).where(GroupCount.community_id == community_id)
+    ).all()
+    everyone = next((row for row in stored if row.question_id is None), None)
+    by_question: Counted = {}
+    for row in stored:
+        if row.question_id is not None:
+            by_question.setdefault(row.question_id, {})[row.choice] = (row.joined, row.heard)
+    fresh = (
+        everyone is not None
+        and abs(now - everyone.counted_at) <= max_age
+        and len(by_question) == len(asked)
+        and all(set(by_question.get(q.id, {})) == set(profile.choices_of(q)) for q in asked)
+    )
+    if not fresh:
+        return None
     assert everyone is not None
     return _groups(asked, Reach("everyone", everyone.joined, everyone.heard), by_question)
 
@@ -211,6 +233,7 @@ def lowest_share_by_resident(
     community_id: int,
     resident_ids: list[int],
     counted_at: datetime | None = None,
+    store: bool = True,
 ) -> dict[int, float]:
     """For each resident, the lowest heard share among the groups they describe themselves in.
 
@@ -222,7 +245,7 @@ def lowest_share_by_resident(
     groups = (
         raw_groups(session, community_id)
         if counted_at is None
-        else counted_groups(session, community_id, counted_at)
+        else counted_groups(session, community_id, counted_at, store=store)
     )
     shares = {(key, row.label): row.heard_share for key, rows in groups.items() for row in rows}
     if not shares:

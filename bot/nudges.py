@@ -125,7 +125,7 @@ def _sweep_community(
     if quiet:
         report.add(community.slug, WAIT_QUIET, len(ready))
         return
-    _rank(session, community, ready, now)
+    _rank(session, community, ready, now, dry_run)
     if limit is not None:
         report.add(community.slug, WAIT_BUDGET, max(0, len(ready) - limit))
         ready = ready[:limit]
@@ -210,7 +210,11 @@ def _due_checkins(session: Session, community: Community, now: datetime) -> list
 
 
 def _rank(
-    session: Session, community: Community, candidates: list[_Candidate], now: datetime
+    session: Session,
+    community: Community,
+    candidates: list[_Candidate],
+    now: datetime,
+    dry_run: bool,
 ) -> None:
     """Never heard first, then not heard in this campaign, quietest groups, longest silence."""
     if not candidates:
@@ -228,8 +232,11 @@ def _rank(
             .distinct()
         )
         heard_in.update((resident_id, campaign_id) for resident_id, campaign_id in rows)
-    # From the counts the "group-counts" job keeps (at most COUNTS_MAX_AGE old), not live.
-    shares = coverage.lowest_share_by_resident(session, community.id, ids, counted_at=now)
+    # From the counts the "group-counts" job keeps (at most COUNTS_MAX_AGE old), not live; a dry
+    # run that finds them stale counts live and writes nothing.
+    shares = coverage.lowest_share_by_resident(
+        session, community.id, ids, counted_at=now, store=not dry_run
+    )
     for candidate in candidates:
         resident = candidate.resident
         if resident.last_heard_at is None:

@@ -119,6 +119,20 @@ def test_missing_counts_or_a_changed_question_are_recounted_at_once(services):
     )
 
 
+def test_a_dry_run_ranks_by_live_counts_when_stale_and_writes_none(services):
+    community_id = ask(services, AREA)
+    with at(T0 - timedelta(days=3)):
+        join_group(services, "+447700900100", "North")
+    report = sweep(services, T0, dry_run=True)
+    assert report.queued() == 1
+    with services.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(GroupCount)) == 0
+    # The same numbers a stored recount gives.
+    with services.db.session_scope() as session:
+        dry = coverage.counted_groups(session, community_id, T0, store=False)
+    assert cells(dry) == cells(live(services, community_id))
+
+
 def test_coverage_stays_live_and_hides_small_groups_whatever_the_stored_counts_say(services):
     community_id = ask(services, AREA)
     with at(T0):
