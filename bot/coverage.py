@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot import profile
-from storage.models import ProfileAnswer, Resident
+from storage.models import Community, GroupCount, ProfileAnswer, ProfileQuestion, Resident
 
 SMALL_GROUP = 5
 NO_ANSWER = "no answer"
 FEWER_THAN = f"fewer than {SMALL_GROUP}"
+# The "group-counts" job recounts every REFRESH_SECONDS; counts older than COUNTS_MAX_AGE (a
+# few missed runs) are recounted by whoever reads them.
+REFRESH_SECONDS = 300
+COUNTS_MAX_AGE = timedelta(minutes=15)
+
+# (joined, heard) per question id and choice
+Counted = dict[int, dict[str, tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,11 @@ def raw_groups(session: Session, community_id: int) -> dict[str, list[Reach]]:
     asked = profile.questions(session, community_id)
     if not asked:
         return {}
-    everyone = overall(session, community_id)
+    return _groups(asked, overall(session, community_id), _count_live(session, community_id))
+
+
+def _count_live(session: Session, community_id: int) -> Counted:
+    """Joined and heard residents per question and choice, counted now from every resident."""
     counted = session.execute(
         select(
             ProfileAnswer.question_id,
@@ -99,9 +111,16 @@ def raw_groups(session: Session, community_id: int) -> dict[str, list[Reach]]:
         )
         .group_by(ProfileAnswer.question_id, ProfileAnswer.choice)
     ).all()
-    by_question: dict[int, dict[str, tuple[int, int]]] = {}
+    by_question: Counted = {}
     for question_id, choice, joined, heard in counted:
         by_question.setdefault(question_id, {})[choice] = (int(joined), int(heard))
+    return by_question
+
+
+def _groups(
+    asked: list[ProfileQuestion], everyone: Reach, by_question: Counted
+) -> dict[str, list[Reach]]:
+    """Each question's groups in choice order, then those who gave no answer."""
     groups: dict[str, list[Reach]] = {}
     for question in asked:
         answered = by_question.get(question.id, {})
@@ -121,17 +140,114 @@ def coverage(session: Session, community_id: int) -> Coverage:
     return Coverage(overall(session, community_id), shown)
 
 
+def refresh_counts(session: Session, community_id: int, now: datetime) -> None:
+    """Count a community's groups afresh into group_counts (internal; exact, never shown)."""
+    # One recount at a time per community (the job and a sweep may both start one). FOR NO KEY
+    # UPDATE does not block foreign-key checks of rows that point at the community.
+    session.execute(
+        select(Community.id).where(Community.id == community_id).with_for_update(key_share=True)
+    )
+    asked = profile.questions(session, community_id)
+    everyone = overall(session, community_id)
+    live = _count_live(session, community_id) if asked else {}
+    rows = [
+        {"question_id": None, "choice": None, "joined": everyone.joined, "heard": everyone.heard}
+    ]
+    for question in asked:
+        answered = live.get(question.id, {})
+        for choice in profile.choices_of(question):
+            joined, heard = answered.get(choice, (0, 0))
+            rows.append(
+                {"question_id": question.id, "choice": choice, "joined": joined, "heard": heard}
+            )
+    session.execute(delete(GroupCount).where(GroupCount.community_id == community_id))
+    session.execute(
+        insert(GroupCount),
+        [{**row, "community_id": community_id, "counted_at": now} for row in rows],
+    )
+
+
+def counted_groups(
+    session: Session,
+    community_id: int,
+    now: datetime,
+    max_age: timedelta = COUNTS_MAX_AGE,
+    store: bool = True,
+) -> dict[str, list[Reach]]:
+    """`raw_groups` as last counted into group_counts; recounted first when missing or stale.
+
+    Stale means counted more than `max_age` before (or after) `now`, or for other questions or
+    choices than the community has now. With `store` False (a dry run) stale counts are
+    counted live and not written.
+    """
+    asked = profile.questions(session, community_id)
+    if not asked:
+        return {}
+    found = _stored_groups(session, community_id, asked, now, max_age)
+    if found is not None:
+        return found
+    if not store:
+        return _groups(asked, overall(session, community_id), _count_live(session, community_id))
+    refresh_counts(session, community_id, now)
+    found = _stored_groups(session, community_id, asked, now, max_age)
+    assert found is not None
+    return found
+
+
+def _stored_groups(
+    session: Session,
+    community_id: int,
+    asked: list[ProfileQuestion],
+    now: datetime,
+    max_age: timedelta,
+) -> dict[str, list[Reach]] | None:
+    """The groups as stored in group_counts, or None when they are missing or stale."""
+    stored = session.execute(
+        select(
+            GroupCount.question_id,
+            GroupCount.choice,
+            GroupCount.joined,
+            GroupCount.heard,
+            GroupCount.counted_at,
+        ).where(GroupCount.community_id == community_id)
+    ).all()
+    everyone = next((row for row in stored if row.question_id is None), None)
+    by_question: Counted = {}
+    for row in stored:
+        if row.question_id is not None:
+            by_question.setdefault(row.question_id, {})[row.choice] = (row.joined, row.heard)
+    fresh = (
+        everyone is not None
+        and abs(now - everyone.counted_at) <= max_age
+        and len(by_question) == len(asked)
+        and all(set(by_question.get(q.id, {})) == set(profile.choices_of(q)) for q in asked)
+    )
+    if not fresh:
+        return None
+    assert everyone is not None
+    return _groups(asked, Reach("everyone", everyone.joined, everyone.heard), by_question)
+
+
 def lowest_share_by_resident(
-    session: Session, community_id: int, resident_ids: list[int]
+    session: Session,
+    community_id: int,
+    resident_ids: list[int],
+    counted_at: datetime | None = None,
+    store: bool = True,
 ) -> dict[int, float]:
-    """For each resident, the lowest heard share among the groups they describe themselves in."""
+    """For each resident, the lowest heard share among the groups they describe themselves in.
+
+    Shares come from live counts, or, given `counted_at` (the time to judge staleness by),
+    from group_counts (`counted_groups`), which a few minutes' staleness does not matter for.
+    """
     if not resident_ids:
         return {}
-    shares = {
-        (key, row.label): row.heard_share
-        for key, rows in raw_groups(session, community_id).items()
-        for row in rows
-    }
+    groups = (
+        raw_groups(session, community_id)
+        if counted_at is None
+        else counted_groups(session, community_id, counted_at, store=store)
+    )
+    shares = {(key, row.label): row.heard_share for key, rows in groups.items() for row in rows}
     if not shares:
         return {}
     lowest: dict[int, float] = {}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from bot import nudges, safeguarding
+from sqlalchemy import select
+
+from bot import coverage, nudges, safeguarding
 from bot.retention import retention_job
 from bot.scheduler import JobContext, register
-from storage.models import utcnow
+from storage.models import ProfileQuestion, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +21,24 @@ def nudge_sweep(context: JobContext) -> object:
         report = nudges.sweep(session, utcnow())
     log.info("nudge sweep: %s", report)
     return report
+
+
+@register("group-counts", coverage.REFRESH_SECONDS)
+def refresh_group_counts(context: JobContext) -> int:
+    """Recount joined and heard residents per self-described group, which nudges are ranked by.
+
+    The sweep reads these counts instead of counting a million residents itself; it recounts
+    only when they are missing or older than coverage.COUNTS_MAX_AGE. Returns how many
+    communities were recounted (those with profile questions).
+    """
+    now = utcnow()
+    with context.db.session_scope() as session:
+        asking = session.scalars(select(ProfileQuestion.community_id).distinct()).all()
+    for community_id in sorted(asking):
+        # One transaction per community: its row lock is held only while it is recounted.
+        with context.db.session_scope() as session:
+            coverage.refresh_counts(session, community_id, now)
+    return len(asking)
 
 
 @register("safeguarding-alerts", 30)

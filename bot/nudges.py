@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import coverage, profile, texts
 from bot.campaigns import pick_text
 from bot.engine import next_prompt
-from bot.outbox import enqueue
+from bot.outbox import enqueue, enqueue_many, outbox_row
 from bot.quiet_hours import SendingHours
 from storage.models import (
     Assignment,
@@ -124,17 +125,26 @@ def _sweep_community(
     if quiet:
         report.add(community.slug, WAIT_QUIET, len(ready))
         return
-    _rank(session, community, ready)
+    _rank(session, community, ready, now, dry_run)
     if limit is not None:
         report.add(community.slug, WAIT_BUDGET, max(0, len(ready) - limit))
         ready = ready[:limit]
     not_before = hours.next_open(now)
+    pending = {} if dry_run else _pending_of(session, [c for c in ready if c.kind == "checkin"])
+    rows = []
     for candidate in ready:
         report.add(community.slug, candidate.reason)
         if not dry_run:
-            _queue(session, community, candidate, now, not_before)
+            rows.append(_outbox_row(session, community, candidate, now, not_before, pending))
     if not dry_run:
-        _record(session, ready, not_before)
+        # One INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: a repeated sweep queues nothing
+        # twice, and only what went in is recorded (a sweep racing another records nothing).
+        added = enqueue_many(session, rows)
+        _record(
+            session,
+            [c for c, row in zip(ready, rows, strict=True) if row["dedupe_key"] in added],
+            not_before,
+        )
 
 
 def _due_nudges(
@@ -176,23 +186,36 @@ def _due_nudges(
     return found
 
 
+def due_checkins_query(community: Community, silent_before: datetime) -> Select[Any]:
+    """Joined residents silent since before `silent_before` and not checked in since.
+
+    A range scan of ix_residents_checkin_due, whose condition is the last clause here.
+    """
+    silent_since = func.coalesce(Resident.last_heard_at, Resident.joined_at)
+    return select(Resident).where(
+        Resident.community_id == community.id,
+        Resident.status == "joined",
+        silent_since <= silent_before,
+        or_(Resident.last_checkin_at.is_(None), Resident.last_checkin_at < silent_since),
+    )
+
+
 def _due_checkins(session: Session, community: Community, now: datetime) -> list[_Candidate]:
     """Joined residents not heard for the community's check-in days, once per silence."""
-    silent_since = func.coalesce(Resident.last_heard_at, Resident.joined_at)
-    rows = session.scalars(
-        select(Resident).where(
-            Resident.community_id == community.id,
-            Resident.status == "joined",
-            silent_since <= now - timedelta(days=community.checkin_after_days),
-            or_(Resident.last_checkin_at.is_(None), Resident.last_checkin_at < silent_since),
-        )
-    ).all()
+    silent_before = now - timedelta(days=community.checkin_after_days)
+    rows = session.scalars(due_checkins_query(community, silent_before)).all()
     return [
         _Candidate(r, "checkin", None, None, r.last_heard_at or r.joined_at or now) for r in rows
     ]
 
 
-def _rank(session: Session, community: Community, candidates: list[_Candidate]) -> None:
+def _rank(
+    session: Session,
+    community: Community,
+    candidates: list[_Candidate],
+    now: datetime,
+    dry_run: bool,
+) -> None:
     """Never heard first, then not heard in this campaign, quietest groups, longest silence."""
     if not candidates:
         return
@@ -209,7 +232,11 @@ def _rank(session: Session, community: Community, candidates: list[_Candidate]) 
             .distinct()
         )
         heard_in.update((resident_id, campaign_id) for resident_id, campaign_id in rows)
-    shares = coverage.lowest_share_by_resident(session, community.id, ids)
+    # From the counts the "group-counts" job keeps (at most COUNTS_MAX_AGE old), not live; a dry
+    # run that finds them stale counts live and writes nothing.
+    shares = coverage.lowest_share_by_resident(
+        session, community.id, ids, counted_at=now, store=not dry_run
+    )
     for candidate in candidates:
         resident = candidate.resident
         if resident.last_heard_at is None:
@@ -220,13 +247,15 @@ def _rank(session: Session, community: Community, candidates: list[_Candidate]) 
     candidates.sort(key=lambda c: (c.tier, c.share, c.silent_since, c.resident.id))
 
 
-def _queue(
+def _outbox_row(
     session: Session,
     community: Community,
     candidate: _Candidate,
     now: datetime,
     not_before: datetime,
-) -> None:
+    pending: dict[int, Assignment],
+) -> dict[str, Any]:
+    """The outbox row of one nudge or check-in (a check-in may assign its prompt first)."""
     resident = candidate.resident
     if candidate.kind == "nudge":
         assignment, campaign = candidate.assignment, candidate.campaign
@@ -236,8 +265,7 @@ def _queue(
         body = pick_text(campaign.nudge_text, resident.language, campaign.language) or pick_text(
             prompt.text, resident.language, campaign.language
         )
-        enqueue(
-            session,
+        return outbox_row(
             resident,
             body or "",
             kind="nudge",
@@ -246,19 +274,17 @@ def _queue(
             prompt_id=prompt.id,
             not_before=not_before,
         )
-    else:
-        body, prompt = _checkin_text(session, community, resident, now)
-        day = not_before.astimezone(SendingHours.of(community).zone).date().isoformat()
-        enqueue(
-            session,
-            resident,
-            body,
-            kind="checkin",
-            dedupe_key=f"checkin:{resident.id}:{day}",
-            campaign_id=prompt.campaign_id if prompt is not None else None,
-            prompt_id=prompt.id if prompt is not None else None,
-            not_before=not_before,
-        )
+    body, prompt = _checkin_text(session, community, resident, now, pending.get(resident.id))
+    day = not_before.astimezone(SendingHours.of(community).zone).date().isoformat()
+    return outbox_row(
+        resident,
+        body,
+        kind="checkin",
+        dedupe_key=f"checkin:{resident.id}:{day}",
+        campaign_id=prompt.campaign_id if prompt is not None else None,
+        prompt_id=prompt.id if prompt is not None else None,
+        not_before=not_before,
+    )
 
 
 def _record(session: Session, queued: list[_Candidate], when: datetime) -> None:
@@ -280,15 +306,29 @@ def _record(session: Session, queued: list[_Candidate], when: datetime) -> None:
         )
 
 
+def _pending_of(session: Session, checkins: list[_Candidate]) -> dict[int, Assignment]:
+    """The pending assignment (at most one) of each resident due a check-in, by resident id."""
+    ids = [c.resident.id for c in checkins]
+    found: dict[int, Assignment] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = session.scalars(
+            select(Assignment).where(
+                Assignment.resident_id.in_(ids[start : start + CHUNK]),
+                Assignment.status == "pending",
+            )
+        )
+        found.update((row.resident_id, row) for row in rows)
+    return found
+
+
 def _checkin_text(
-    session: Session, community: Community, resident: Resident, now: datetime
+    session: Session,
+    community: Community,
+    resident: Resident,
+    now: datetime,
+    pending: Assignment | None,
 ) -> tuple[str, Prompt | None]:
     """The check-in: a warm line and the resident's current prompt (put to them if need be)."""
-    pending = session.scalar(
-        select(Assignment).where(
-            Assignment.resident_id == resident.id, Assignment.status == "pending"
-        )
-    )
     prompt = pending.prompt if pending is not None else next_prompt(session, resident)
     if prompt is None:
         return texts.text("checkin_open", name=community.name), None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -17,6 +19,36 @@ SENDING_TIMEOUT = timedelta(minutes=5)
 # WhatsApp allows free text within 24 hours of the resident's last message.
 # https://www.twilio.com/docs/whatsapp/key-concepts#the-24-hour-window-or-24-hour-session
 WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def outbox_row(
+    resident: Resident,
+    text: str,
+    *,
+    kind: str,
+    dedupe_key: str,
+    campaign_id: int | None = None,
+    prompt_id: int | None = None,
+    not_before: datetime | None = None,
+    buttons: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The column values of a queued message, as `enqueue` and `enqueue_many` store it."""
+    now = utcnow()
+    return {
+        "community_id": resident.community_id,
+        "resident_id": resident.id,
+        "channel": resident.channel,
+        "kind": kind,
+        "text": text,
+        "options": {"buttons": list(buttons)} if buttons else None,
+        "status": "queued",
+        "dedupe_key": dedupe_key,
+        "campaign_id": campaign_id,
+        "prompt_id": prompt_id,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
 
 
 def enqueue(
@@ -43,21 +75,42 @@ def enqueue(
     if exists is not None:
         return None
     row = OutboundMessage(
-        community_id=resident.community_id,
-        resident_id=resident.id,
-        channel=resident.channel,
-        kind=kind,
-        text=text,
-        options={"buttons": list(buttons)} if buttons else None,
-        status="queued",
-        dedupe_key=dedupe_key,
-        campaign_id=campaign_id,
-        prompt_id=prompt_id,
-        next_attempt_at=not_before or utcnow(),
+        **outbox_row(
+            resident,
+            text,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            campaign_id=campaign_id,
+            prompt_id=prompt_id,
+            not_before=not_before,
+            buttons=buttons,
+        )
     )
     session.add(row)
     session.flush()
     return row
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Queue many messages (built by `outbox_row`) with one INSERT per thousand rows.
+
+    A row whose dedupe key is already in the outbox is skipped by the database (ON CONFLICT
+    (dedupe_key) DO NOTHING), which also holds against another transaction queueing the same
+    key at the same moment. The statement is compiled once and SQLAlchemy sends the rows as
+    multi-row VALUES ("insertmanyvalues"), in the order given, so their ids keep that order.
+    Returns the dedupe keys of the rows that went in.
+    """
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = OutboundMessage.__table__
+    statement = (
+        maker(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.dedupe_key)
+    )
+    return set(session.scalars(statement, rows))
 
 
 def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
