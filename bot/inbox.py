@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import residents, safety
+from bot import fast_answer, residents, safety
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -32,15 +32,21 @@ class Reception:
     duplicate: bool
 
 
-def store(session: Session, vault: Vault, inbound: Inbound) -> InboundMessage:
+def encrypted_raw(vault: Vault, inbound: Inbound) -> bytes:
+    """The provider's payload as stored: sorted JSON, encrypted."""
+    return vault.encrypt_bytes(json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode())
+
+
+def store(
+    session: Session, vault: Vault, inbound: Inbound, raw_enc: bytes | None = None
+) -> InboundMessage:
     """Insert the raw message; raises IntegrityError when the provider id was seen before."""
-    raw = json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode()
     row = InboundMessage(
         channel=inbound.channel,
         provider_id=inbound.external_id,
         address_hash=vault.address_hash(inbound.channel, inbound.address),
         text=inbound.text,
-        raw_enc=vault.encrypt_bytes(raw),
+        raw_enc=raw_enc if raw_enc is not None else encrypted_raw(vault, inbound),
         received_at=inbound.received_at,
     )
     session.add(row)
@@ -77,19 +83,70 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
     )
 
 
+def _answer_fast(
+    db: Database,
+    vault: Vault,
+    inbound: Inbound,
+    raw_enc: bytes,
+    answered_via: str | None,
+    answers_at_most: int | None,
+) -> Reception | None:
+    """The common answer in one transaction (bot.fast_answer); None leaves it to the general path.
+
+    Whatever goes wrong in here is rolled back and the general path stores the message first,
+    so a failure costs time, never the message.
+    """
+    address_hash = vault.address_hash(inbound.channel, inbound.address)
+    try:
+        with db.engine.begin() as connection:
+            answered = fast_answer.try_answer(
+                connection, inbound, address_hash, raw_enc, answered_via, answers_at_most
+            )
+    except fast_answer.Declined as exc:
+        log.info("message %s: general path, %s", inbound.external_id, exc)
+        return None
+    except Exception as exc:
+        # A database outage fails the general path too (the webhook answers 503); anything
+        # else is a bug here, worth its traceback, and the message still goes through.
+        log.warning(
+            "message %s: fast path failed, taking the general path: %s",
+            inbound.external_id,
+            exc,
+            exc_info=not isinstance(exc, DBAPIError),
+        )
+        return None
+    if answered is None:
+        return None
+    inbound_id, replies = answered
+    return Reception(inbound_id, tuple(replies), False)
+
+
 def receive(
-    db: Database, vault: Vault, inbound: Inbound, answered_via: str | None = None
+    db: Database,
+    vault: Vault,
+    inbound: Inbound,
+    answered_via: str | None = None,
+    *,
+    answers_at_most: int | None = None,
+    fast: bool = True,
 ) -> Reception:
     """Store the message first, then let the engine answer it, exactly once per provider id.
 
     With `answered_via` (e.g. "twiml") the replies leave in the HTTP answer itself, so they are
-    recorded as sent in the same transaction instead of a second one.
+    recorded as sent in the same transaction instead of a second one; `answers_at_most` says
+    how many replies that answer can carry (Telegram: one), more are left queued for the caller
+    to send. With `fast` the common answer takes one short transaction (bot.fast_answer).
     """
     inbound = safety.clean_inbound(inbound)
+    raw_enc = encrypted_raw(vault, inbound)
+    if fast:
+        reception = _answer_fast(db, vault, inbound, raw_enc, answered_via, answers_at_most)
+        if reception is not None:
+            return reception
     duplicate = False
     try:
         with db.session_scope() as session:
-            inbound_id = store(session, vault, inbound).id
+            inbound_id = store(session, vault, inbound, raw_enc).id
     except IntegrityError:
         duplicate = True
         with db.session_scope() as session:
@@ -121,6 +178,9 @@ def receive(
                 .values(resident_id=turn.resident_id)
             )
         replies = []
+        sent = answered_via is not None and (
+            answers_at_most is None or len(turn.replies) <= answers_at_most
+        )
         for number, reply in enumerate(turn.replies):
             row = OutboundMessage(
                 community_id=turn.community_id,
@@ -135,7 +195,7 @@ def receive(
                 campaign_id=reply.campaign_id,
                 prompt_id=reply.prompt_id,
             )
-            if answered_via:
+            if sent:
                 row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via
                 row.attempts = 1
             session.add(row)
