@@ -206,12 +206,13 @@ def try_answer(
     raw_enc: bytes,
     answered_via: str | None,
     answers_at_most: int | None,
-) -> tuple[int, list[Outbound]] | None:
+) -> tuple[int, list[Outbound], bool] | None:
     """Answer the common case inside the caller's transaction; None when it is not that case.
 
-    Returns (inbound id, replies). Writes nothing before it knows the message is the common
-    case; raises Declined when a guarded write finds the state changed, and lets database
-    errors through: the caller rolls back and takes the general path either way.
+    Returns (inbound id, replies, whether they were recorded as sent in the webhook answer).
+    Writes nothing before it knows the message is the common case; raises Declined when a
+    guarded write finds the state changed, and lets database errors through: the caller rolls
+    back and takes the general path either way.
     """
     word = _eligible_words(inbound)
     if word is None:
@@ -342,14 +343,18 @@ def try_answer(
                 ],
             ).scalars()
         )
-    return inbound_id, [
-        Outbound(
-            channel=inbound.channel,
-            address=inbound.address,
-            text=reply["text"],
-            kind=reply["kind"],
-            resident_id=row.resident_id,
-            outbox_id=outbox_id,
-        )
-        for reply, outbox_id in zip(replies, outbox_ids, strict=True)
-    ]
+    return (
+        inbound_id,
+        [
+            Outbound(
+                channel=inbound.channel,
+                address=inbound.address,
+                text=reply["text"],
+                kind=reply["kind"],
+                resident_id=row.resident_id,
+                outbox_id=outbox_id,
+            )
+            for reply, outbox_id in zip(replies, outbox_ids, strict=True)
+        ],
+        sent,
+    )

@@ -30,6 +30,9 @@ class Reception:
     inbound_id: int
     replies: tuple[Outbound, ...]
     duplicate: bool
+    # The replies travel in the webhook's HTTP answer (TwiML, a Telegram webhook reply) and are
+    # recorded as sent that way; for a provider retry, they did the first time.
+    in_answer: bool = False
 
 
 def encrypted_raw(vault: Vault, inbound: Inbound) -> bytes:
@@ -63,12 +66,16 @@ def _existing_id(session: Session, inbound: Inbound) -> int:
     ).one()
 
 
-def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tuple[Outbound, ...]:
+def _stored_replies(
+    session: Session, inbound: Inbound, inbound_id: int, answered_via: str | None
+) -> tuple[tuple[Outbound, ...], bool]:
+    """The replies recorded for a message, and whether they all left in the webhook answer."""
     rows = session.scalars(
         select(OutboundMessage)
         .where(OutboundMessage.in_reply_to_id == inbound_id)
         .order_by(OutboundMessage.id)
     ).all()
+    in_answer = bool(rows) and all(row.provider_id == answered_via for row in rows)
     return tuple(
         Outbound(
             channel=row.channel,
@@ -80,7 +87,7 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
             outbox_id=row.id,
         )
         for row in rows
-    )
+    ), in_answer
 
 
 def _answer_fast(
@@ -117,8 +124,8 @@ def _answer_fast(
         return None
     if answered is None:
         return None
-    inbound_id, replies = answered
-    return Reception(inbound_id, tuple(replies), False)
+    inbound_id, replies, sent = answered
+    return Reception(inbound_id, tuple(replies), False, sent)
 
 
 def receive(
@@ -161,16 +168,20 @@ def receive(
             .values(processed_at=utcnow())
         ).rowcount
         if not claimed:
-            return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
+            stored, in_answer = _stored_replies(session, inbound, inbound_id, answered_via)
+            return Reception(inbound_id, stored, True, in_answer)
         # Stored by an earlier attempt that failed before processing (e.g. the database went
         # away): this call processes it, so its replies are new and must be sent.
         duplicate = False
         turn = Engine(session, vault).handle(inbound)
         safety.after_turn(session, inbound, inbound_id, turn)
+        sent = answered_via is not None and (
+            answers_at_most is None or len(turn.replies) <= answers_at_most
+        )
         if turn.erased:
             address_hash = vault.address_hash(inbound.channel, inbound.address)
             residents.erase_contact(session, address_hash, keep_inbound_id=inbound_id)
-            return Reception(inbound_id, tuple(turn.replies), duplicate)
+            return Reception(inbound_id, tuple(turn.replies), duplicate, sent)
         if turn.resident_id is not None:
             session.execute(
                 update(InboundMessage)
@@ -178,9 +189,6 @@ def receive(
                 .values(resident_id=turn.resident_id)
             )
         replies = []
-        sent = answered_via is not None and (
-            answers_at_most is None or len(turn.replies) <= answers_at_most
-        )
         for number, reply in enumerate(turn.replies):
             row = OutboundMessage(
                 community_id=turn.community_id,
@@ -211,7 +219,7 @@ def receive(
                     outbox_id=row.id,
                 )
             )
-        return Reception(inbound_id, tuple(replies), duplicate)
+        return Reception(inbound_id, tuple(replies), duplicate, sent)
 
 
 def mark_sent(
