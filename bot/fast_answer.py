@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -267,8 +268,10 @@ def try_answer(
             }
         )
 
-    inbound_id = connection.execute(
-        INSERT_INBOUND[connection.dialect.name],
+    sent = answered_via is not None and (answers_at_most is None or len(replies) <= answers_at_most)
+    write = _write_postgresql if connection.dialect.name == "postgresql" else _write_each
+    inbound_id, outbox_ids = write(
+        connection,
         {
             "channel": inbound.channel,
             "provider_id": inbound.external_id,
@@ -276,73 +279,23 @@ def try_answer(
             "text": inbound.text,
             "raw_enc": raw_enc,
             "received_at": inbound.received_at,
-            "processed_at": now,
+            "now": now,
             "resident_id": row.resident_id,
-        },
-    ).scalar()
-    if inbound_id is None:
-        raise Declined("stored before: a provider retry")
-    answered = connection.execute(
-        ANSWER_ASSIGNMENT,
-        {"assignment_id": row.assignment_id, "answered_at": inbound.received_at},
-    ).rowcount
-    if answered != 1:
-        raise Declined("the pending prompt was answered meanwhile")
-    connection.execute(
-        _responses.insert(),
-        {
             "community_id": row.community_id,
-            "resident_id": row.resident_id,
-            "channel": inbound.channel,
-            "language": language or row.campaign_language,
-            "text": inbound.text,
-            "received_at": inbound.received_at,
+            "assignment_id": row.assignment_id,
             "campaign_id": row.campaign_id,
             "prompt_id": row.prompt_id,
+            "language": language,
+            "response_language": language or row.campaign_language,
+            "next_prompt_id": row.next_prompt_id,
+            "next_campaign_id": row.next_campaign_id,
+            "reply_status": "sent" if sent else "queued",
+            "sent_at": utcnow() if sent else None,
+            "provider_id_sent": answered_via if sent else None,
+            "attempts": 1 if sent else 0,
         },
+        replies,
     )
-    if row.next_prompt_id is not None:
-        connection.execute(
-            _assignments.insert(),
-            {
-                "resident_id": row.resident_id,
-                "prompt_id": row.next_prompt_id,
-                "campaign_id": row.next_campaign_id,
-                "status": "pending",
-            },
-        )
-    connection.execute(
-        TOUCH_RESIDENT,
-        {"resident_id": row.resident_id, "received_at": inbound.received_at, "language": language},
-    )
-    sent = answered_via is not None and (answers_at_most is None or len(replies) <= answers_at_most)
-    sent_at = utcnow() if sent else None
-    outbox_ids: list[int] = []
-    if replies:
-        outbox_ids = list(
-            connection.execute(
-                INSERT_REPLIES,
-                [
-                    {
-                        "community_id": row.community_id,
-                        "resident_id": row.resident_id,
-                        "channel": inbound.channel,
-                        "kind": reply["kind"],
-                        "text": reply["text"],
-                        "options": None,  # JSON null, as the ORM writes it
-                        "status": "sent" if sent else "queued",
-                        "dedupe_key": f"reply:{inbound_id}:{number}",
-                        "in_reply_to_id": inbound_id,
-                        "campaign_id": reply["campaign_id"],
-                        "prompt_id": reply["prompt_id"],
-                        "sent_at": sent_at,
-                        "provider_id": answered_via if sent else None,
-                        "attempts": 1 if sent else 0,
-                    }
-                    for number, reply in enumerate(replies)
-                ],
-            ).scalars()
-        )
     return (
         inbound_id,
         [
@@ -358,3 +311,165 @@ def try_answer(
         ],
         sent,
     )
+
+
+def _write_each(
+    connection: Connection, values: dict[str, Any], replies: list[dict[str, Any]]
+) -> tuple[int, list[int]]:
+    """The writes one statement at a time (SQLite: no round trips to save, no DML in WITH)."""
+    inbound_id = connection.execute(
+        INSERT_INBOUND[connection.dialect.name],
+        {
+            "channel": values["channel"],
+            "provider_id": values["provider_id"],
+            "address_hash": values["address_hash"],
+            "text": values["text"],
+            "raw_enc": values["raw_enc"],
+            "received_at": values["received_at"],
+            "processed_at": values["now"],
+            "resident_id": values["resident_id"],
+        },
+    ).scalar()
+    if inbound_id is None:
+        raise Declined("stored before: a provider retry")
+    answered = connection.execute(
+        ANSWER_ASSIGNMENT,
+        {"assignment_id": values["assignment_id"], "answered_at": values["received_at"]},
+    ).rowcount
+    if answered != 1:
+        raise Declined("the pending prompt was answered meanwhile")
+    connection.execute(
+        _responses.insert(),
+        {
+            "community_id": values["community_id"],
+            "resident_id": values["resident_id"],
+            "channel": values["channel"],
+            "language": values["response_language"],
+            "text": values["text"],
+            "received_at": values["received_at"],
+            "campaign_id": values["campaign_id"],
+            "prompt_id": values["prompt_id"],
+        },
+    )
+    if values["next_prompt_id"] is not None:
+        connection.execute(
+            _assignments.insert(),
+            {
+                "resident_id": values["resident_id"],
+                "prompt_id": values["next_prompt_id"],
+                "campaign_id": values["next_campaign_id"],
+                "status": "pending",
+            },
+        )
+    connection.execute(
+        TOUCH_RESIDENT,
+        {
+            "resident_id": values["resident_id"],
+            "received_at": values["received_at"],
+            "language": values["language"],
+        },
+    )
+    outbox_ids = connection.execute(
+        INSERT_REPLIES,
+        [
+            {
+                "community_id": values["community_id"],
+                "resident_id": values["resident_id"],
+                "channel": values["channel"],
+                "kind": reply["kind"],
+                "text": reply["text"],
+                "options": None,  # JSON null, as the ORM writes it
+                "status": values["reply_status"],
+                "dedupe_key": f"reply:{inbound_id}:{number}",
+                "in_reply_to_id": inbound_id,
+                "campaign_id": reply["campaign_id"],
+                "prompt_id": reply["prompt_id"],
+                "sent_at": values["sent_at"],
+                "provider_id": values["provider_id_sent"],
+                "attempts": values["attempts"],
+            }
+            for number, reply in enumerate(replies)
+        ],
+    ).scalars()
+    return inbound_id, list(outbox_ids)
+
+
+def _postgresql_writes(reply_count: int) -> Any:
+    """Every write of the common answer as one statement: data-modifying WITH on PostgreSQL.
+
+    Each step runs only when the one before it wrote its row (the message was new, the prompt
+    was still pending), so a retry or a race writes nothing and returns no rows.
+    """
+    rows = ", ".join(
+        f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER))"
+        for n in range(reply_count)
+    )
+    return text(
+        f"""
+WITH msg AS (
+    INSERT INTO inbound_messages
+        (channel, provider_id, address_hash, text, raw_enc, received_at, processed_at, resident_id)
+    VALUES (:channel, :provider_id, :address_hash, :text, :raw_enc, :received_at, :now,
+            :resident_id)
+    ON CONFLICT (channel, provider_id) DO NOTHING
+    RETURNING id
+), answered AS (
+    UPDATE assignments SET status = 'answered', answered_at = :received_at
+    WHERE id = :assignment_id AND status = 'pending' AND EXISTS (SELECT 1 FROM msg)
+    RETURNING id
+), response AS (
+    INSERT INTO responses (community_id, resident_id, channel, language, text, received_at,
+                           campaign_id, prompt_id, safeguarding)
+    SELECT :community_id, :resident_id, :channel, :response_language, :text, :received_at,
+           :campaign_id, :prompt_id, false
+    FROM answered
+    RETURNING id
+), next_assignment AS (
+    INSERT INTO assignments (resident_id, prompt_id, campaign_id, status, assigned_at, nudges_sent)
+    SELECT :resident_id, CAST(:next_prompt_id AS INTEGER), CAST(:next_campaign_id AS INTEGER),
+           'pending', :now, 0
+    FROM answered
+    WHERE CAST(:next_prompt_id AS INTEGER) IS NOT NULL
+    RETURNING id
+), touched AS (
+    UPDATE residents
+    SET last_inbound_at = :received_at, last_heard_at = :received_at, language = :language
+    WHERE id = :resident_id AND EXISTS (SELECT 1 FROM answered)
+    RETURNING id
+)
+INSERT INTO outbound_messages
+    (community_id, resident_id, channel, kind, text, options, status, dedupe_key, provider_id,
+     in_reply_to_id, campaign_id, prompt_id, attempts, created_at, sent_at)
+SELECT :community_id, :resident_id, :channel, reply.kind, reply.text, 'null'::json,
+       :reply_status, 'reply:' || msg.id || ':' || reply.n, :provider_id_sent, msg.id,
+       reply.campaign_id, reply.prompt_id, :attempts, :now, :sent_at
+FROM msg, answered, (VALUES {rows}) AS reply (n, kind, text, campaign_id, prompt_id)
+ORDER BY reply.n
+RETURNING id, in_reply_to_id, dedupe_key
+"""
+    ).bindparams(
+        bindparam("received_at", type_=_inbound.c.received_at.type),
+        bindparam("now", type_=_inbound.c.received_at.type),
+        bindparam("sent_at", type_=_outbound.c.sent_at.type),
+        bindparam("raw_enc", type_=_inbound.c.raw_enc.type),
+    )
+
+
+POSTGRESQL_WRITES = {count: _postgresql_writes(count) for count in (1, 2)}
+
+
+def _write_postgresql(
+    connection: Connection, values: dict[str, Any], replies: list[dict[str, Any]]
+) -> tuple[int, list[int]]:
+    """The writes in one round trip; no rows back means a retry or a race: Declined."""
+    params = dict(values)
+    for number, reply in enumerate(replies):
+        params[f"kind{number}"] = reply["kind"]
+        params[f"text{number}"] = reply["text"]
+        params[f"campaign{number}"] = reply["campaign_id"]
+        params[f"prompt{number}"] = reply["prompt_id"]
+    written = connection.execute(POSTGRESQL_WRITES[len(replies)], params).all()
+    if len(written) != len(replies):
+        raise Declined("stored before, or the pending prompt was answered meanwhile")
+    ordered = sorted(written, key=lambda row: int(row.dedupe_key.rsplit(":", 1)[1]))
+    return ordered[0].in_reply_to_id, [row.id for row in ordered]
