@@ -381,3 +381,46 @@ def test_a_message_whose_processing_fails_on_both_paths_is_still_stored_and_retr
             .all()
         )
     assert len(replies) == 1 and replies[0].startswith("Would you like to help")
+
+
+def test_the_same_message_delivered_twice_at_once_is_stored_and_answered_once(joined):
+    import threading
+
+    db = joined.db
+    for number, words in enumerate(["Fairy lights", "I could help on the day", "Mondays"]):
+        message = _sms(words, f"twice-{number}")
+        start = threading.Barrier(2)
+        receptions: list[inbox.Reception] = []
+
+        def deliver(
+            message: Inbound = message,
+            start: threading.Barrier = start,
+            receptions: list[inbox.Reception] = receptions,
+        ) -> None:
+            start.wait()
+            receptions.append(inbox.receive(db, joined.vault, message, "twiml"))
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(r.duplicate for r in receptions) == [False, True]
+        first, second = receptions
+        assert [r.text for r in first.replies] == [r.text for r in second.replies]
+        assert first.inbound_id == second.inbound_id
+    with db.engine.connect() as connection:
+        answers = connection.execute(select(Response.text).order_by(Response.id)).scalars().all()
+        stored = connection.execute(
+            select(InboundMessage.provider_id).where(InboundMessage.provider_id.like("twice-%"))
+        ).scalars()
+        replies = connection.execute(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .join(InboundMessage, InboundMessage.id == OutboundMessage.in_reply_to_id)
+            .where(InboundMessage.provider_id.like("twice-%"))
+        ).scalar_one()
+    assert answers == ["Fairy lights", "I could help on the day", "Mondays"]
+    assert sorted(stored) == ["twice-0", "twice-1", "twice-2"]
+    # One reply each, stored once: the next prompt, the thanks, the note for an open response.
+    assert replies == 3
