@@ -64,7 +64,7 @@ def main() -> None:
         app = create_app(settings)
         client = app.test_client()
         engine = app.extensions["voices"].db.engine
-        counts = {"statements": 0, "checkouts": 0}
+        counts = {"statements": 0, "checkouts": 0, "commits": 0}
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count_statement(*_args: object) -> None:
@@ -73,6 +73,10 @@ def main() -> None:
         @event.listens_for(engine, "checkout")
         def _count_checkout(*_args: object) -> None:
             counts["checkouts"] += 1
+
+        @event.listens_for(engine, "commit")
+        def _count_commit(*_args: object) -> None:
+            counts["commits"] += 1
 
         messages = Messages(senders)
 
@@ -86,7 +90,7 @@ def main() -> None:
             post_one()
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None
         cpu, wall = time.process_time(), time.perf_counter()
-        counts.update(statements=0, checkouts=0)
+        counts.update(statements=0, checkouts=0, commits=0)
         if profiler:
             profiler.enable()
         for _ in range(args.messages):
@@ -97,8 +101,10 @@ def main() -> None:
         print(
             f"{args.db} {args.channel}: {cpu * 1000 / args.messages:.3f} ms CPU and "
             f"{wall * 1000 / args.messages:.3f} ms wall per message (in-process, no gunicorn); "
-            f"{counts['statements'] / args.messages:.1f} statements and "
-            f"{counts['checkouts'] / args.messages:.1f} pool checkouts (each one ping) per message"
+            f"{counts['statements'] / args.messages:.1f} statements, "
+            f"{counts['commits'] / args.messages:.1f} transactions and "
+            f"{counts['checkouts'] / args.messages:.1f} pool checkouts per message "
+            f"({'each one ping' if engine.pool._pre_ping else 'no pings'})"
         )
         if profiler:
             stats = pstats.Stats(profiler)

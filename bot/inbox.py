@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import residents, safety
+from bot import fast_answer, residents, safety
 from bot.engine import Engine
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -30,17 +30,26 @@ class Reception:
     inbound_id: int
     replies: tuple[Outbound, ...]
     duplicate: bool
+    # The replies travel in the webhook's HTTP answer (TwiML, a Telegram webhook reply) and are
+    # recorded as sent that way; for a provider retry, they did the first time.
+    in_answer: bool = False
 
 
-def store(session: Session, vault: Vault, inbound: Inbound) -> InboundMessage:
+def encrypted_raw(vault: Vault, inbound: Inbound) -> bytes:
+    """The provider's payload as stored: sorted JSON, encrypted."""
+    return vault.encrypt_bytes(json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode())
+
+
+def store(
+    session: Session, vault: Vault, inbound: Inbound, raw_enc: bytes | None = None
+) -> InboundMessage:
     """Insert the raw message; raises IntegrityError when the provider id was seen before."""
-    raw = json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode()
     row = InboundMessage(
         channel=inbound.channel,
         provider_id=inbound.external_id,
         address_hash=vault.address_hash(inbound.channel, inbound.address),
         text=inbound.text,
-        raw_enc=vault.encrypt_bytes(raw),
+        raw_enc=raw_enc if raw_enc is not None else encrypted_raw(vault, inbound),
         received_at=inbound.received_at,
     )
     session.add(row)
@@ -57,12 +66,16 @@ def _existing_id(session: Session, inbound: Inbound) -> int:
     ).one()
 
 
-def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tuple[Outbound, ...]:
+def _stored_replies(
+    session: Session, inbound: Inbound, inbound_id: int, answered_via: str | None
+) -> tuple[tuple[Outbound, ...], bool]:
+    """The replies recorded for a message, and whether they all left in the webhook answer."""
     rows = session.scalars(
         select(OutboundMessage)
         .where(OutboundMessage.in_reply_to_id == inbound_id)
         .order_by(OutboundMessage.id)
     ).all()
+    in_answer = bool(rows) and all(row.provider_id == answered_via for row in rows)
     return tuple(
         Outbound(
             channel=row.channel,
@@ -74,22 +87,73 @@ def _stored_replies(session: Session, inbound: Inbound, inbound_id: int) -> tupl
             outbox_id=row.id,
         )
         for row in rows
-    )
+    ), in_answer
+
+
+def _answer_fast(
+    db: Database,
+    vault: Vault,
+    inbound: Inbound,
+    raw_enc: bytes,
+    answered_via: str | None,
+    answers_at_most: int | None,
+) -> Reception | None:
+    """The common answer in one transaction (bot.fast_answer); None leaves it to the general path.
+
+    Whatever goes wrong in here is rolled back and the general path stores the message first,
+    so a failure costs time, never the message.
+    """
+    address_hash = vault.address_hash(inbound.channel, inbound.address)
+    try:
+        with db.engine.begin() as connection:
+            answered = fast_answer.try_answer(
+                connection, inbound, address_hash, raw_enc, answered_via, answers_at_most
+            )
+    except fast_answer.Declined as exc:
+        log.info("message %s: general path, %s", inbound.external_id, exc)
+        return None
+    except Exception as exc:
+        # A database outage fails the general path too (the webhook answers 503); anything
+        # else is a bug here, worth its traceback, and the message still goes through.
+        log.warning(
+            "message %s: fast path failed, taking the general path: %s",
+            inbound.external_id,
+            exc,
+            exc_info=not isinstance(exc, DBAPIError),
+        )
+        return None
+    if answered is None:
+        return None
+    inbound_id, replies, sent = answered
+    return Reception(inbound_id, tuple(replies), False, sent)
 
 
 def receive(
-    db: Database, vault: Vault, inbound: Inbound, answered_via: str | None = None
+    db: Database,
+    vault: Vault,
+    inbound: Inbound,
+    answered_via: str | None = None,
+    *,
+    answers_at_most: int | None = None,
+    fast: bool = True,
 ) -> Reception:
     """Store the message first, then let the engine answer it, exactly once per provider id.
 
     With `answered_via` (e.g. "twiml") the replies leave in the HTTP answer itself, so they are
-    recorded as sent in the same transaction instead of a second one.
+    recorded as sent in the same transaction instead of a second one; `answers_at_most` says
+    how many replies that answer can carry (Telegram: one), more are left queued for the caller
+    to send. With `fast` the common answer takes one short transaction (bot.fast_answer).
     """
     inbound = safety.clean_inbound(inbound)
+    raw_enc = encrypted_raw(vault, inbound)
+    if fast:
+        reception = _answer_fast(db, vault, inbound, raw_enc, answered_via, answers_at_most)
+        if reception is not None:
+            return reception
     duplicate = False
     try:
         with db.session_scope() as session:
-            inbound_id = store(session, vault, inbound).id
+            inbound_id = store(session, vault, inbound, raw_enc).id
     except IntegrityError:
         duplicate = True
         with db.session_scope() as session:
@@ -104,16 +168,20 @@ def receive(
             .values(processed_at=utcnow())
         ).rowcount
         if not claimed:
-            return Reception(inbound_id, _stored_replies(session, inbound, inbound_id), True)
+            stored, in_answer = _stored_replies(session, inbound, inbound_id, answered_via)
+            return Reception(inbound_id, stored, True, in_answer)
         # Stored by an earlier attempt that failed before processing (e.g. the database went
         # away): this call processes it, so its replies are new and must be sent.
         duplicate = False
         turn = Engine(session, vault).handle(inbound)
         safety.after_turn(session, inbound, inbound_id, turn)
+        sent = answered_via is not None and (
+            answers_at_most is None or len(turn.replies) <= answers_at_most
+        )
         if turn.erased:
             address_hash = vault.address_hash(inbound.channel, inbound.address)
             residents.erase_contact(session, address_hash, keep_inbound_id=inbound_id)
-            return Reception(inbound_id, tuple(turn.replies), duplicate)
+            return Reception(inbound_id, tuple(turn.replies), duplicate, sent)
         if turn.resident_id is not None:
             session.execute(
                 update(InboundMessage)
@@ -135,7 +203,7 @@ def receive(
                 campaign_id=reply.campaign_id,
                 prompt_id=reply.prompt_id,
             )
-            if answered_via:
+            if sent:
                 row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via
                 row.attempts = 1
             session.add(row)
@@ -151,7 +219,7 @@ def receive(
                     outbox_id=row.id,
                 )
             )
-        return Reception(inbound_id, tuple(replies), duplicate)
+        return Reception(inbound_id, tuple(replies), duplicate, sent)
 
 
 def mark_sent(

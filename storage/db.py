@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+POOL_RECYCLE_SECONDS = 600
 
 # Indexes on expressions. SQLite's reflection cannot read them, so SQLAlchemy and Alembic warn
 # that they skip them there (PostgreSQL compares them); pyproject.toml lets exactly those
@@ -52,7 +54,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pool_pre_ping: it cost a round trip on every checkout, i.e. on every webhook. After a
+    # database restart the first statement on a stale connection fails instead; SQLAlchemy then
+    # invalidates the whole pool (so the next checkout connects afresh), the webhook answers 503
+    # (webhooks/errors.py) and the provider retries. pool_recycle replaces connections before
+    # idle timeouts on the way (firewalls, proxies) can silently cut them.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
@@ -84,13 +91,22 @@ class Database:
             session.close()
 
     def ping(self) -> bool:
-        """Return True when the database answers a trivial query."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
+        """Return True when the database answers a trivial query.
+
+        A pooled connection left over from before a database restart fails once and
+        invalidates the pool; the second try then connects afresh.
+        """
+        for _attempt in range(2):
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return True
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    return False
+            except Exception:
+                return False
+        return False
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply Alembic migrations up to `revision`."""

@@ -197,9 +197,15 @@ def live_services(live_settings: Settings, db: Database) -> Iterator[Services]:
 
 
 @pytest.fixture
-def live_client(live_settings: Settings, live_services: Services):  # type: ignore[no-untyped-def]
+def live_client(live_settings: Settings, live_services: Services, telegram_api):  # type: ignore[no-untyped-def]
+    """A test client that also runs the Bot API call a Telegram webhook answers with."""
+    from tests.fakes.telegram_api import RelayingClient
+
     application = create_app(live_settings, built=live_services, test_config={"TESTING": True})
-    return application.test_client()
+    application.test_client_class = RelayingClient
+    client = application.test_client()
+    client.telegram_api, client.token = telegram_api, TELEGRAM_TOKEN
+    return client
 
 
 def load_twilio(name: str, **changes: str) -> dict[str, str]:

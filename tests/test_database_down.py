@@ -157,3 +157,39 @@ def test_a_message_stored_before_the_outage_is_processed_when_twilio_retries(
     assert inbound.processed_at is not None
     # The prompt went out in the TwiML answer, so it is not left queued to be sent a second time.
     assert reply_statuses and set(reply_statuses) == {"sent"}
+
+
+def test_after_a_database_restart_a_stale_connection_costs_at_most_one_503(
+    cluster: ThrowawayCluster, town: Services
+) -> None:
+    """No ping before each checkout: the first failure invalidates the pool, then all is well."""
+    client = town.extra["client"]
+    assert post_twilio(client, PATH, _message(SENDERS[0], "Before the restart")).status_code == 200
+    assert town.db.engine.pool.checkedin() >= 1  # a connection from before the restart waits
+    cluster.stop()
+    cluster.start()
+    statuses = []
+    for number in range(4):
+        params = _message(SENDERS[number % len(SENDERS)], f"After the restart {number}")
+        status = post_twilio(client, PATH, params).status_code
+        if status == 503:
+            status = post_twilio(client, PATH, params).status_code  # Twilio's retry
+            statuses.append(503)
+        statuses.append(status)
+    assert statuses.count(503) <= 1, statuses
+    assert statuses[-3:] == [200, 200, 200], statuses
+    assert client.get("/healthz").status_code == 200
+    with town.db.session_scope() as session:
+        answers = session.scalars(select(Response.text).where(Response.text.like("After%"))).all()
+    assert sorted(answers) == [f"After the restart {number}" for number in range(4)]
+
+
+def test_health_check_right_after_a_restart_says_ok(
+    cluster: ThrowawayCluster, town: Services
+) -> None:
+    client = town.extra["client"]
+    assert client.get("/healthz").status_code == 200
+    cluster.stop()
+    cluster.start()
+    # The pooled connection is stale; the check tries once more on a fresh one.
+    assert client.get("/healthz").status_code == 200

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from storage.models import OutboundMessage, Response
+from storage.models import OutboundMessage, Resident
 from tests.conftest import TELEGRAM_SECRET, load_telegram
 from tests.helpers import add_campaign, add_community
 
@@ -35,17 +35,17 @@ def test_a_hanging_bot_api_answers_the_webhook_within_seconds_and_keeps_the_repl
     live_client, town, telegram_api
 ):
     post(live_client, load_telegram("start_payload"))
-    post(live_client, load_telegram("yes"))
     telegram_api.hang_next("sendMessage", 60, count=5)
 
     started = time.monotonic()
-    answer = post(live_client, load_telegram("text"))
+    # A pressed button (YES) is answered through the Bot API: the joining reply and the prompt.
+    answer = post(live_client, load_telegram("callback_join"))
     took = time.monotonic() - started
 
     assert answer.status_code == 200
     assert took < FEW_SECONDS
     with town.db.session_scope() as session:
-        assert session.scalars(select(Response.text)).all() == ["Hello there"]
+        assert session.scalar(select(Resident.status)) == "joined"
         stuck = session.scalars(
             select(OutboundMessage.status)
             .where(OutboundMessage.kind == "prompt")

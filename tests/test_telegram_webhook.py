@@ -70,16 +70,50 @@ def test_a_body_that_is_not_json_is_a_400(live_client, town):
     assert count(town, InboundMessage) == 0
 
 
+def test_one_reply_travels_in_the_webhook_answer_not_through_the_bot_api(
+    live_client, town, telegram_api
+):
+    post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
+    api_calls = len(telegram_api.calls_for("sendMessage"))
+    answer = post(live_client, load_telegram("text"))
+    assert answer.status_code == 200
+    call = answer.get_json()
+    assert call["method"] == "sendMessage" and call["chat_id"] == CHAT
+    assert call["text"].startswith("Would you like to help")
+    assert len(telegram_api.calls_for("sendMessage")) == api_calls + 1
+    assert telegram_api.calls_for("sendMessage")[-1].via == "webhook-answer"
+    with town.db.session_scope() as session:
+        reply = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc())).first()
+    assert (reply.status, reply.provider_id, reply.attempts) == ("sent", "webhook-reply", 1)
+
+
 def test_a_redelivered_update_id_is_stored_once_and_not_answered_twice(
     live_client, town, telegram_api
 ):
     post(live_client, load_telegram("start_payload"))
     post(live_client, load_telegram("yes"))
-    before = len(telegram_api.calls_for("sendMessage"))
-    post(live_client, load_telegram("text"))
-    after_first = len(telegram_api.calls_for("sendMessage"))
-    assert post(live_client, load_telegram("text")).status_code == 200
-    assert len(telegram_api.calls_for("sendMessage")) == after_first > before
+    first = post(live_client, load_telegram("text"))
+    api_calls = [c for c in telegram_api.calls if c.via == "api"]
+    # Telegram redelivers an update only when it did not get the answer, so it never ran the
+    # call in it: the redelivery's answer carries the same reply, and nothing else is sent.
+    again = post(live_client, load_telegram("text"))
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert [c for c in telegram_api.calls if c.via == "api"] == api_calls
+    assert count(town, Response) == 1
+    assert count(town, InboundMessage) == 3
+
+
+def test_a_redelivered_update_whose_replies_went_through_the_bot_api_is_not_answered_again(
+    live_client, town, telegram_api
+):
+    post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
+    # A photo with a caption answers the prompt: a word about photos and the next prompt.
+    assert post(live_client, load_telegram("photo_caption")).get_data() == b""
+    sent = len(telegram_api.sent_texts(CHAT))
+    assert post(live_client, load_telegram("photo_caption")).get_data() == b""
+    assert len(telegram_api.sent_texts(CHAT)) == sent
     assert count(town, Response) == 1
 
 
@@ -151,10 +185,13 @@ def test_gaelic_language_code_picks_the_gaelic_prompt(live_client, town, telegra
 
 
 def test_a_send_that_fails_is_left_for_retry_and_still_answers_200(live_client, town, telegram_api):
+    post(live_client, load_telegram("start_payload"))
     telegram_api.fail_next("sendMessage", 500, "Internal Server Error")
-    assert post(live_client, load_telegram("start_payload")).status_code == 200
+    # A pressed button is answered through the Bot API (answerCallbackQuery, then the reply).
+    assert post(live_client, load_telegram("callback_join")).status_code == 200
     with town.db.session_scope() as session:
-        assert session.scalar(select(OutboundMessage.status)) == "failed"
+        statuses = session.scalars(select(OutboundMessage.status).order_by(OutboundMessage.id))
+        assert list(statuses)[-1] == "failed"
 
 
 def test_blocking_the_bot_opts_the_resident_out(live_client, town, telegram_api):

@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
@@ -87,8 +87,13 @@ def twilio_status() -> tuple[str, int]:
 
 
 @bp.post("/telegram")
-def telegram_update() -> tuple[str, int]:
-    """Check the secret, parse the update, answer 200 for every update Telegram sends."""
+def telegram_update() -> Response | tuple[str, int]:
+    """Check the secret, parse the update, answer 200 for every update Telegram sends.
+
+    A single reply to a message travels in the answer itself as a sendMessage call (no Bot API
+    request from here); several replies, and button presses (which need answerCallbackQuery),
+    go through the Bot API as before.
+    """
     svc = services()
     expected = svc.settings.telegram_webhook_secret
     given = request.headers.get(telegram.SECRET_HEADER, "")
@@ -123,9 +128,16 @@ def telegram_update() -> tuple[str, int]:
     if isinstance(parsed, telegram.Ignored):
         log.info("telegram update %s ignored: %s", update_obj.update_id, parsed)
         return "", 200
-    reception = inbox.receive(svc.db, svc.vault, parsed)
     if update_obj.callback_query is not None:
+        reception = inbox.receive(svc.db, svc.vault, parsed)
         svc.telegram.answer_callback(update_obj.callback_query.id)
+    else:
+        reception = inbox.receive(
+            svc.db, svc.vault, parsed, telegram.WEBHOOK_REPLY, answers_at_most=1
+        )
+        if reception.in_answer and len(reception.replies) == 1:
+            # Also for a redelivered update: Telegram only runs the call if it got the answer.
+            return jsonify(telegram.webhook_reply(reception.replies[0]))
     if not reception.duplicate:
         deliver_replies(svc.db, svc.telegram, reception.replies)
     return "", 200

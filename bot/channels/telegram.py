@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# A webhook may answer with one Bot API call in its HTTP response body, like TwiML for Twilio:
+# https://core.telegram.org/bots/api#making-requests-when-getting-updates
+# Telegram does not say whether that call succeeded; such replies are recorded as sent "via" this.
+WEBHOOK_REPLY = "webhook-reply"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 T = TypeVar("T")
 
@@ -90,6 +94,28 @@ def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
     )
 
 
+def reply_markup(buttons: tuple[str, ...]) -> InlineKeyboardMarkup | None:
+    """One row of inline buttons; pressing one sends its label back as a callback query."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label.title(), callback_data=label) for label in buttons]]
+    )
+
+
+def webhook_reply(outbound: Outbound) -> dict[str, Any]:
+    """The sendMessage call for the webhook's HTTP answer (Bot API JSON, with `method`)."""
+    call: dict[str, Any] = {
+        "method": "sendMessage",
+        "chat_id": int(outbound.address),
+        "text": outbound.text,
+    }
+    markup = reply_markup(outbound.buttons)
+    if markup is not None:
+        call["reply_markup"] = markup.to_dict()
+    return call
+
+
 def blocked_chat(update: Update) -> str | None:
     """The private chat id when this update says the resident blocked the bot."""
     member = update.my_chat_member
@@ -138,16 +164,7 @@ class TelegramClient:
 
     def send(self, outbound: Outbound) -> str | None:
         """Send one message; map Telegram's errors to transient or permanent failures."""
-        markup = None
-        if outbound.buttons:
-            markup = InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(label.title(), callback_data=label)
-                        for label in outbound.buttons
-                    ]
-                ]
-            )
+        markup = reply_markup(outbound.buttons)
         try:
             message = self.run(
                 self.bot.send_message(

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from flask.testing import FlaskClient
+
 BOT_USER: dict[str, Any] = {
     "id": 123456,
     "is_bot": True,
@@ -38,6 +40,7 @@ _STRING_NAMES = """text caption data parse_mode callback_query_id url secret_tok
 description short_description name language_code inline_message_id ip_address action title
 business_connection_id"""
 _STRING_PARAMS = frozenset(_STRING_NAMES.split())
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
 _STATIC_RESULTS: dict[str, Any] = {
     "getMe": BOT_USER,
     "getWebhookInfo": {"url": "", "has_custom_certificate": False, "pending_update_count": 0},
@@ -64,6 +67,10 @@ class Call:
     token: str
     status: int = 200
     answered: bool = False
+    # "api" for a request to the Bot API; "webhook-answer" for a call carried in the answer to
+    # a webhook, which Telegram runs itself (https://core.telegram.org/bots/api#making-requests-
+    # when-getting-updates) and never reports back on.
+    via: str = "api"
 
 
 @dataclass
@@ -208,6 +215,17 @@ class FakeTelegramAPI:
             and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
         ]
 
+    def run_webhook_answer(self, answer: dict[str, Any], token: str) -> Call:
+        """Do what Telegram does with a webhook's JSON answer: run the one call it carries."""
+        params = dict(answer)
+        method = str(params.pop("method"))
+        call = Call(method, params, time.monotonic(), token, via="webhook-answer")
+        call.answered = True
+        with self._lock:
+            self._calls.append(call)
+        self._result(method, params)
+        return call
+
     # -- request handling ------------------------------------------------------------------
     def _handle(self, method: str, token: str, params: dict[str, Any]) -> tuple[int, dict]:
         call = Call(method, params, time.monotonic(), token)
@@ -306,3 +324,25 @@ class _Handler(BaseHTTPRequestHandler):
         # The client may have given up waiting (a hang outlived its timeout).
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(data)
+
+
+class RelayingClient(FlaskClient):
+    """A Flask test client that, like Telegram, runs the Bot API call a webhook answers with."""
+
+    telegram_api: FakeTelegramAPI | None = None
+    token = ""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        request = getattr(response, "request", None)
+        if (
+            self.telegram_api is not None
+            and request is not None
+            and request.path == TELEGRAM_WEBHOOK_PATH
+            and response.status_code == 200
+            and response.is_json
+        ):
+            answer = response.get_json()
+            if isinstance(answer, dict) and "method" in answer:
+                self.telegram_api.run_webhook_answer(answer, self.token)
+        return response
