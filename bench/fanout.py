@@ -162,6 +162,8 @@ def paced_rate(db: Database, vault: Vault, rate: float, seconds: float) -> dict[
     timer.cancel()
     server.stdin.close()
     times = sorted(json.loads(server.stdout.readline()))
+    if os.environ.get("FANOUT_DUMP"):
+        Path(os.environ["FANOUT_DUMP"]).write_text(json.dumps({"granted": pacer.granted, "times": times}))
     server.wait(timeout=10)
     if len(times) < 2:
         return {"messages": len(times), "achieved_per_second": 0.0, "max_in_any_second": 0}

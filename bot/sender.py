@@ -230,11 +230,26 @@ class OutboxSender:
     def _pool(self, lane: str) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
         if lane not in self._pools:
             threads = self.policy.threads_per_lane
-            self._pools[lane] = (
-                ThreadPoolExecutor(threads, thread_name_prefix=f"send-{lane}"),
-                threading.Semaphore(threads),
+            pool = ThreadPoolExecutor(
+                threads,
+                thread_name_prefix=f"send-{lane}",
+                initializer=self._prepare_thread,
+                initargs=(lane,),
             )
+            # Start every thread (and build its client) now, not between a paced slot and its
+            # send: a first send that is late lands in the provider's next second with the rest.
+            started = threading.Event()
+            for _ in range(threads):
+                pool.submit(started.wait, 5.0)
+            started.set()
+            self._pools[lane] = (pool, threading.Semaphore(threads))
         return self._pools[lane]
+
+    def _prepare_thread(self, lane: str) -> None:
+        for channel in LANES[lane]:
+            prepare = getattr(self.senders.get(channel), "prepare_thread", None)
+            if prepare is not None:
+                prepare()
 
     def _dispatch(
         self, lane: str, items: list[Claimed] | None = None

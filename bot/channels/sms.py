@@ -142,6 +142,10 @@ class TwilioSender:
             client = self._local.client = Client(*self._credentials, http_client=http_client)
         return client
 
+    def prepare_thread(self) -> None:
+        """Build this thread's client before its first send."""
+        _ = self.client
+
     def send(self, outbound: Outbound) -> str | None:
         """Send one message; map Twilio's errors to transient or permanent failures."""
         kwargs: dict[str, Any] = {"to": outbound.address, "body": outbound.text}
