@@ -143,8 +143,8 @@ class TwilioSender:
         return client
 
     def prepare_thread(self) -> None:
-        """Build this thread's client before its first send."""
-        _ = self.client
+        """Build this thread's client, and import its Messages API, before its first send."""
+        _ = self.client.messages
 
     def send(self, outbound: Outbound) -> str | None:
         """Send one message; map Twilio's errors to transient or permanent failures."""
