@@ -275,6 +275,14 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
         Index("ix_outbound_messages_due", "status", "next_attempt_at"),
+        # The sender's claim, in its order: without it every claim sorted the whole queue.
+        Index(
+            "ix_outbound_messages_claim",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("status IN ('queued', 'failed')"),
+            postgresql_where=text("status IN ('queued', 'failed')"),
+        ),
         # Only rows that have one are looked up by these: a launch's rows add nothing to them.
         Index(
             "ix_outbound_messages_provider_id",
