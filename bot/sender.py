@@ -248,8 +248,12 @@ class OutboxSender:
     def _prepare_thread(self, lane: str) -> None:
         for channel in LANES[lane]:
             prepare = getattr(self.senders.get(channel), "prepare_thread", None)
-            if prepare is not None:
+            if prepare is None:
+                continue
+            try:
                 prepare()
+            except Exception:  # an initializer that raises would break the whole pool
+                log.exception("%s: preparing a sending thread failed", lane)
 
     def _dispatch(
         self, lane: str, items: list[Claimed] | None = None
