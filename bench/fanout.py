@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, insert, select, text, update
@@ -39,6 +40,10 @@ from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Community, OutboundMessage, Resident, utcnow
 
+# Sending threads of the lane (the worker's default is 4). Each message reaches the server
+# between the pacer's slot and the answer, so the server can see at most the threads' messages in
+# flight on top of what the pacer let go in a second: rate + burst + threads stays under 500.
+THREADS = int(os.environ.get("FANOUT_THREADS", str(SenderPolicy().threads_per_lane)))
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PROMPTS = """\
 slug: bench-{n}
@@ -61,6 +66,20 @@ class NoNetworkSender:
     def send(self, outbound: Outbound) -> str | None:
         self.count += 1
         return f"SMbench{outbound.outbox_id}"
+
+
+class TimedPacer(Pacer):
+    """The real pacer, noting when each message was let go (to compare with the server's clock)."""
+
+    def __init__(self, limits: PacingLimits) -> None:
+        super().__init__(limits)
+        self.granted: list[float] = []
+
+    def wait(self, *args: Any, **kwargs: Any) -> bool:
+        allowed = super().wait(*args, **kwargs)
+        if allowed:
+            self.granted.append(time.monotonic())
+        return allowed
 
 
 def _schema_url(server: str, schema: str) -> str:
@@ -136,8 +155,8 @@ def paced_rate(db: Database, vault: Vault, rate: float, seconds: float) -> dict[
         db,
         vault,
         {"sms": TwilioChannelSender(twilio)},
-        pacer=Pacer(PacingLimits(twilio_segments_per_second=rate)),
-        policy=SenderPolicy(batch_size=max(50, int(rate)), threads_per_lane=16),
+        pacer=(pacer := TimedPacer(PacingLimits(twilio_segments_per_second=rate))),
+        policy=SenderPolicy(batch_size=max(50, int(rate)), threads_per_lane=THREADS),
         sender_names={"sms": twilio.sender},
     )
     timer = threading.Timer(seconds, sender.stopping.set)
@@ -147,6 +166,9 @@ def paced_rate(db: Database, vault: Vault, rate: float, seconds: float) -> dict[
     timer.cancel()
     server.stdin.close()
     times = sorted(json.loads(server.stdout.readline()))
+    if os.environ.get("FANOUT_DUMP"):  # every grant and server time, for a closer look
+        dump = {"granted": pacer.granted, "times": times}
+        Path(os.environ["FANOUT_DUMP"]).write_text(json.dumps(dump))
     server.wait(timeout=10)
     if len(times) < 2:
         return {"messages": len(times), "achieved_per_second": 0.0, "max_in_any_second": 0}
@@ -157,10 +179,22 @@ def paced_rate(db: Database, vault: Vault, rate: float, seconds: float) -> dict[
         while times[start] <= at - 1.0:
             start += 1
         most = max(most, end - start + 1)
+    # From "the pacer let it go" to "the server saw it": the spread of this delay is the jitter
+    # the pacer's headroom (RATE_SHARE) has to absorb. Messages arrive nearly in order.
+    delays = sorted(
+        1000 * (at - granted) for at, granted in zip(times, sorted(pacer.granted), strict=False)
+    )
+
+    def percentile(share: float) -> float:
+        return round(delays[min(len(delays) - 1, int(share * len(delays)))], 2)
+
     return {
         "messages": len(times),
         "achieved_per_second": round(achieved, 1),
         "max_in_any_second": most,
+        "send_delay_ms_p50": percentile(0.5),
+        "send_delay_ms_p99": percentile(0.99),
+        "send_delay_ms_max": round(delays[-1], 2),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.outbox import WHATSAPP_WINDOW
@@ -63,14 +63,10 @@ def claim_due(db: Database, channels: tuple[str, ...], limit: int, now: datetime
         .join(Resident, Resident.id == OutboundMessage.resident_id)
         .where(
             OutboundMessage.channel.in_(channels),
+            # Failed rows with no next attempt (given up) never pass this: NULL <= now is not
+            # true. Written this way, ix_outbound_messages_claim gives the rows in order.
+            OutboundMessage.status.in_(("queued", "failed")),
             OutboundMessage.next_attempt_at <= now,
-            or_(
-                OutboundMessage.status == "queued",
-                and_(
-                    OutboundMessage.status == "failed",
-                    OutboundMessage.next_attempt_at.is_not(None),
-                ),
-            ),
         )
         .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
         .limit(limit)

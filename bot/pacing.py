@@ -16,10 +16,16 @@ TELEGRAM_PER_SECOND = 30.0
 TELEGRAM_PER_CHAT_PER_SECOND = 1.0
 # Twilio counts segments per sender; UK long codes manage about 10 a second.
 TWILIO_SEGMENTS_PER_SECOND = 10.0
-# Keep a little under each limit so network jitter cannot push the provider's count over it.
-SAFETY = 1.01
+# Send at this share of each limit, so network jitter between our clock and the provider's cannot
+# push the provider's count for one second over the limit (bench/fanout.py measures the jitter).
+RATE_SHARE = 0.985
+# Up to two messages may leave back to back after a late wake-up, never more: a sender that was
+# stalled does not catch up in a burst. Smaller where rate + burst would pass the limit.
+MAX_BURST = 2.0
+# A log of the last second's sends also holds the total under the limit (messages of several
+# SMS segments), measured over a slightly longer window for the same jitter.
+WINDOW_SECONDS = 1.01
 MAX_WINDOWS = 10_000
-SLACK = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,43 +62,65 @@ class PacingLimits:
         )
 
 
-class SlidingWindow:
-    """At most `limit` units in any one-second window: a log of recent sends, not a burst bucket."""
+class TokenBucket:
+    """Paces one limit: a token bucket with a small burst and no catch-up, inside a window cap.
+
+    Tokens refill at `rate` (RATE_SHARE of the limit) up to `burst`; a send of n units needs
+    min(n, burst) tokens and takes n. So any window of w seconds holds at most rate * w + burst
+    units, and `burst + rate` stays within the limit per second: time spent idle or stalled
+    earns at most `burst`, not a catch-up. The window log additionally keeps the units of any
+    WINDOW_SECONDS within the limit, which matters for messages of several segments.
+    """
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window = SAFETY
+        self.window = WINDOW_SECONDS
         self.limit = per_second
         if per_second < 1:
             # Below one a second: one unit per 1/rate seconds.
-            self.window, self.limit = SAFETY / per_second, 1.0
+            self.window, self.limit = WINDOW_SECONDS / per_second, 1.0
+        self.rate = per_second * RATE_SHARE
+        self.burst = max(1.0, min(MAX_BURST, per_second - self.rate))
         self.clock = clock
+        self._tokens = self.burst
+        self._updated: float | None = None
         self._log: collections.deque[tuple[float, float]] = collections.deque()
         self._used = 0.0
-        # Even spacing as well as the window: no burst at the start of each second, which
-        # network jitter could push into the provider's next second.
-        self.gap = self.window / self.limit
-        self._next_free = 0.0
+
+    def _refill(self, now: float) -> None:
+        if self._updated is not None and now > self._updated:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        if self._updated is None or now > self._updated:
+            self._updated = now
 
     def delay(self, units: float, now: float) -> float:
         """Seconds to wait before `units` may go (0 when they may go now)."""
+        self._refill(now)
+        wait = (min(units, self.burst) - self._tokens) / self.rate
         while self._log and self._log[0][0] <= now - self.window:
             self._used -= self._log.popleft()[1]
-        spacing = self._next_free - now
-        if self._used + units <= self.limit or not self._log:
-            return max(spacing, 0.0)
-        # Wait until enough of the oldest entries have left the window.
-        used = self._used
-        for at, amount in self._log:
-            used -= amount
-            if used + units <= self.limit:
-                return max(at + self.window - now, spacing)
-        return max(self._log[-1][0] + self.window - now, spacing)
+        if self._used + units > self.limit and self._log:
+            # Wait until enough of the oldest entries have left the window.
+            used = self._used
+            until = self._log[-1][0]
+            for at, amount in self._log:
+                used -= amount
+                if used + units <= self.limit:
+                    until = at
+                    break
+            wait = max(wait, until + self.window - now)
+        # Less than a microsecond is no wait: no sleep is that short, and the bucket keeps the
+        # exact count, so the sends after it make up for it.
+        return wait if wait >= 1e-6 else 0.0
 
     def record(self, units: float, now: float) -> None:
+        self._refill(now)
+        self._tokens -= units
         self._log.append((now, units))
         self._used += units
-        # A sleep that overslept may catch up a little (SLACK), never more.
-        self._next_free = max(now - SLACK, self._next_free) + units * self.gap
+
+    def idle(self, now: float) -> bool:
+        """Nothing sent for a whole window: the bucket is full again and can be forgotten."""
+        return not self._log or self._log[-1][0] <= now - self.window
 
 
 class Pacer:
@@ -108,21 +136,21 @@ class Pacer:
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.Lock()
-        self._windows: dict[str, SlidingWindow] = {}
+        self._windows: dict[str, TokenBucket] = {}
         self._held_until: dict[str, float] = {}
 
-    def _window(self, key: str, per_second: float) -> SlidingWindow:
+    def _window(self, key: str, per_second: float) -> TokenBucket:
         window = self._windows.get(key)
         if window is None:
             if len(self._windows) > MAX_WINDOWS:
                 self._forget_idle()
-            window = self._windows[key] = SlidingWindow(per_second, self.clock)
+            window = self._windows[key] = TokenBucket(per_second, self.clock)
         return window
 
     def _forget_idle(self) -> None:
         now = self.clock()
         for key, window in list(self._windows.items()):
-            if not window._log or window._log[-1][0] <= now - window.window:
+            if window.idle(now):
                 del self._windows[key]
 
     def hold(self, channel: str, seconds: float) -> None:

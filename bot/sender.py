@@ -230,15 +230,37 @@ class OutboxSender:
     def _pool(self, lane: str) -> tuple[ThreadPoolExecutor, threading.Semaphore]:
         if lane not in self._pools:
             threads = self.policy.threads_per_lane
-            self._pools[lane] = (
-                ThreadPoolExecutor(threads, thread_name_prefix=f"send-{lane}"),
-                threading.Semaphore(threads),
+            pool = ThreadPoolExecutor(
+                threads,
+                thread_name_prefix=f"send-{lane}",
+                initializer=self._prepare_thread,
+                initargs=(lane,),
             )
+            # Start every thread (and build its client) now, not between a paced slot and its
+            # send: a first send that is late lands in the provider's next second with the rest.
+            started = threading.Event()
+            for _ in range(threads):
+                pool.submit(started.wait, 5.0)
+            started.set()
+            self._pools[lane] = (pool, threading.Semaphore(threads))
         return self._pools[lane]
 
-    def _dispatch(self, lane: str) -> tuple[int, list[Future[str]]]:
-        """Claim one batch and hand each row to the lane's threads at the lane's pace."""
-        items = self.claim(LANES[lane])
+    def _prepare_thread(self, lane: str) -> None:
+        for channel in LANES[lane]:
+            prepare = getattr(self.senders.get(channel), "prepare_thread", None)
+            if prepare is None:
+                continue
+            try:
+                prepare()
+            except Exception:  # an initializer that raises would break the whole pool
+                log.exception("%s: preparing a sending thread failed", lane)
+
+    def _dispatch(
+        self, lane: str, items: list[Claimed] | None = None
+    ) -> tuple[int, list[Future[str]]]:
+        """Hand each row of a batch (claimed now if not given) to the lane's threads at its pace."""
+        if items is None:
+            items = self.claim(LANES[lane])
         if not items:
             return 0, []
         pool, free = self._pool(lane)
@@ -272,22 +294,41 @@ class OutboxSender:
         return handled
 
     def drain_lane(self, lane: str, max_seconds: float = 30.0) -> int:
-        """Send a lane's due rows until none are left, time is up, or the sender stops."""
+        """Send a lane's due rows until none are left, time is up, or the sender stops.
+
+        The next batch is claimed while the current one is paced out, so sending never pauses
+        for a claim; the pacer, not the claims, sets the pace. A batch claimed but not sent
+        (stopping, time up) is handed back.
+        """
         started = time.monotonic()
         total = 0
         in_flight: list[Future[str]] = []
-        try:
-            while not self.stopping.is_set():
-                # The next batch is claimed while the last one's sends are still finishing.
-                handled, futures = self._dispatch(lane)
-                total += handled
-                in_flight = [f for f in in_flight if not f.done()] + futures
-                if not handled or time.monotonic() - started > max_seconds:
-                    break
-        finally:
-            for future in in_flight:
-                future.result()
-            self.flush_sent()
+        upcoming: Future[list[Claimed]] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix=f"claim-{lane}") as claimer:
+            try:
+                upcoming = claimer.submit(self.claim, LANES[lane])
+                while not self.stopping.is_set():
+                    items = upcoming.result()
+                    upcoming = None
+                    if not items:
+                        break
+                    if time.monotonic() - started <= max_seconds:
+                        upcoming = claimer.submit(self.claim, LANES[lane])
+                    handled, futures = self._dispatch(lane, items)
+                    total += handled
+                    in_flight = [f for f in in_flight if not f.done()] + futures
+                    if not handled or upcoming is None:
+                        break
+            finally:
+                if upcoming is not None:
+                    try:
+                        unsent = upcoming.result()
+                    except Exception:  # the claim failed: its transaction claimed nothing
+                        unsent = []
+                    self.release(unsent)
+                for future in in_flight:
+                    future.result()
+                self.flush_sent()
         return total
 
     def lanes(self) -> list[str]:

@@ -19,6 +19,10 @@ class TwilioChannelSender:
         self.twilio = twilio
         self.channel = twilio.channel
 
+    def prepare_thread(self) -> None:
+        """Build this thread's Twilio client before its first send."""
+        self.twilio.prepare_thread()
+
     def send(
         self, outbound: Outbound, from_number: str | None = None, content_sid: str | None = None
     ) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,9 @@ from bot.channels.base import PermanentSendError, TransientSendError
 from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
+# Twilio's client logs a dozen INFO lines per request (headers included): with the worker's INFO
+# log that was most of its output and a good part of its CPU per message. Warnings still show.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 WHATSAPP_PREFIX = "whatsapp:"
@@ -72,17 +76,42 @@ def twiml(replies: Iterable[Outbound]) -> str:
     return str(response)
 
 
-class _BaseUrlHttpClient(TwilioHttpClient):
-    """Sends the real client's requests to TWILIO_API_BASE_URL instead of api.twilio.com."""
+TWILIO_API = "https://api.twilio.com"
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
+
+class _OutboxHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, with less work per message and an optional base URL.
+
+    - The environment's proxy and CA-bundle settings are read once, for the one host it calls,
+      instead of scanning every environment variable for each message.
+    - Its request and response log lines are only formatted when INFO is on for its logger.
+    - With `base_url` (TWILIO_API_BASE_URL), requests go there instead of api.twilio.com.
+    """
+
+    def __init__(self, base_url: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._base_url = base_url.rstrip("/")
+        session = self.session
+        assert session is not None  # pool_connections: one keep-alive session per client
+        settings = session.merge_environment_settings(
+            self._base_url or TWILIO_API, dict(self.proxy), None, None, None
+        )
+        session.proxies.update(settings["proxies"])
+        session.verify = settings["verify"]
+        session.trust_env = False
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if url.startswith("https://api.twilio.com"):
-            url = self._base_url + url[len("https://api.twilio.com") :]
+        if self._base_url and url.startswith(TWILIO_API):
+            url = self._base_url + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
 
 
 class TwilioSender:
@@ -98,14 +127,24 @@ class TwilioSender:
         api_base_url: str = "",
         status_callback: str | None = None,
     ) -> None:
-        http_client = (
-            _BaseUrlHttpClient(api_base_url, timeout=SEND_TIMEOUT_SECONDS)
-            if api_base_url
-            else TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
-        )
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self._credentials = (account_sid, auth_token)
+        self._api_base_url = api_base_url
+        self._local = threading.local()
         self.sender = sender
         self.status_callback = status_callback
+
+    @property
+    def client(self) -> Client:
+        """This thread's Twilio client: each sending thread keeps its own connection alive."""
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            http_client = _OutboxHttpClient(self._api_base_url, timeout=SEND_TIMEOUT_SECONDS)
+            client = self._local.client = Client(*self._credentials, http_client=http_client)
+        return client
+
+    def prepare_thread(self) -> None:
+        """Build this thread's client, and import its Messages API, before its first send."""
+        _ = self.client.messages
 
     def send(self, outbound: Outbound) -> str | None:
         """Send one message; map Twilio's errors to transient or permanent failures."""
