@@ -424,3 +424,36 @@ def test_the_same_message_delivered_twice_at_once_is_stored_and_answered_once(jo
     assert sorted(stored) == ["twice-0", "twice-1", "twice-2"]
     # One reply each, stored once: the next prompt, the thanks, the note for an open response.
     assert replies == 3
+
+
+def test_two_quick_messages_from_one_resident_are_both_answered(joined):
+    """The second message's context is read before the first answers the pending prompt.
+
+    Its guarded write then finds the prompt answered: nothing of it may stay half written (a
+    message stored as processed with no answer), and the general path takes it whole.
+    """
+    db = joined.db
+    first, second = _sms("A bigger stage", "quick-1"), _sms("and more seats", "quick-2")
+    delivered: list[bool] = []
+
+    def first_lands_meanwhile(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if delivered or "INSERT INTO inbound_messages" not in statement:
+            return
+        delivered.append(True)  # once: the second message's write is about to run
+        inbox.receive(db, joined.vault, first, "twiml")
+
+    event.listen(db.engine, "before_cursor_execute", first_lands_meanwhile)
+    try:
+        reception = inbox.receive(db, joined.vault, second, "twiml")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", first_lands_meanwhile)
+    assert delivered and not reception.duplicate and reception.replies
+    with db.engine.connect() as connection:
+        answers = connection.execute(select(Response.text).order_by(Response.id)).scalars().all()
+        unprocessed = connection.execute(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.processed_at.is_(None))
+        ).scalar_one()
+    assert answers == ["A bigger stage", "and more seats"]
+    assert unprocessed == 0
