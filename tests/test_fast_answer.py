@@ -199,8 +199,8 @@ def _normalised(
         value = row[column.name]
         if column.name == "id":
             continue
-        if column.foreign_keys and value is not None:
-            target = next(iter(column.foreign_keys)).column.table.name
+        target = _referenced_table(column)
+        if target is not None and value is not None:
             value = (target, order[target].get(value, "gone"))
         elif isinstance(column.type, DateTime) or column.name.endswith("_at"):
             value = _datetime_marker(value)
@@ -212,6 +212,16 @@ def _normalised(
             value = _dedupe_key(value, order)
         result[column.name] = value
     return result
+
+
+# Columns that refer to another table without a foreign key (launch rows skip those checks).
+REFERENCES = {"campaign_id": "campaigns", "prompt_id": "prompts", "community_id": "communities"}
+
+
+def _referenced_table(column: Any) -> str | None:
+    if column.foreign_keys:
+        return next(iter(column.foreign_keys)).column.table.name
+    return REFERENCES.get(column.name)
 
 
 def _dedupe_key(key: str, order: dict[str, dict[int, int]]) -> str:
