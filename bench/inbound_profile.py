@@ -121,7 +121,7 @@ def main() -> None:
             f"{args.db} {args.channel}: {cpu * 1000 / args.messages:.3f} ms CPU and "
             f"{wall * 1000 / args.messages:.3f} ms wall per message (in-process, no gunicorn); "
             f"{counts['statements'] / args.messages:.1f} statements, "
-            f"{counts['commits'] / args.messages:.1f} COMMITs (autocommit: none) and "
+            f"{counts['commits'] / args.messages:.1f} explicit COMMITs and "
             f"{counts['checkouts'] / args.messages:.1f} pool checkouts per message "
             f"({'each one ping' if engine.pool._pre_ping else 'no pings'}){db_cpu}"
         )
