@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from bench import procstat
 from bench.inbound import (
     DEFAULT_PG,
     PUBLIC_BASE_URL,
@@ -88,6 +89,17 @@ def main() -> None:
 
         for _ in range(50):
             post_one()
+        # The backends behind the pool's connections (the test client runs requests one at a
+        # time, so the pool holds one or two): their CPU is PostgreSQL's share of each message.
+        backend_pids: set[int] = set()
+        if args.db == "postgresql":
+            held = [engine.connect() for _ in range(engine.pool.size() + 2)]
+            for connection in held:
+                backend_pids.add(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            for connection in held:
+                connection.close()
+        backends = procstat.PidCpuTracker()
+        backends.sample(sorted(backend_pids), baseline=True)
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None
         cpu, wall = time.process_time(), time.perf_counter()
         counts.update(statements=0, checkouts=0, commits=0)
@@ -98,14 +110,33 @@ def main() -> None:
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        backends.sample(sorted(backend_pids))
+        db_cpu = (
+            f"; PostgreSQL backends {backends.used() * 1000 / args.messages:.3f} ms CPU "
+            f"per message (/proc of {len(backend_pids)} backends, 10 ms ticks)"
+            if backend_pids
+            else ""
+        )
         print(
             f"{args.db} {args.channel}: {cpu * 1000 / args.messages:.3f} ms CPU and "
             f"{wall * 1000 / args.messages:.3f} ms wall per message (in-process, no gunicorn); "
             f"{counts['statements'] / args.messages:.1f} statements, "
-            f"{counts['commits'] / args.messages:.1f} transactions and "
+            f"{counts['commits'] / args.messages:.1f} explicit COMMITs and "
             f"{counts['checkouts'] / args.messages:.1f} pool checkouts per message "
-            f"({'each one ping' if engine.pool._pre_ping else 'no pings'})"
+            f"({'each one ping' if engine.pool._pre_ping else 'no pings'}){db_cpu}"
         )
+        if args.db == "postgresql":
+            # psycopg prepares a statement on a connection after 5 executions (prepare_threshold);
+            # PostgreSQL then plans it once (generic plan) if that plan is no costlier.
+            with engine.connect() as connection:
+                for name, generic, custom, statement in connection.execute(
+                    text(
+                        "SELECT name, generic_plans, custom_plans, statement"
+                        " FROM pg_prepared_statements ORDER BY name"
+                    )
+                ):
+                    first = " ".join(statement.split())[:70]
+                    print(f"  prepared {name}: {generic} generic, {custom} custom plans: {first}")
         if profiler:
             stats = pstats.Stats(profiler)
             stats.sort_stats("cumulative").print_stats(60)

@@ -16,15 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     String,
     and_,
     bindparam,
     cast,
     exists,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -68,17 +71,24 @@ class Declined(Exception):
     """The database changed under the fast path (e.g. the prompt was answered meanwhile)."""
 
 
-def _context_query() -> Any:
-    """Everything the common answer needs, and what would send it elsewhere, in one SELECT."""
-    r, c = _residents, _communities
-    a = _assignments.alias("pending")
-    pc = _campaigns.alias("pending_campaign")
-    np = _prompts.alias("next_prompt")
-    nc = _campaigns.alias("next_campaign")
-    # bot.engine.next_prompt, correlated to the resident: the first prompt of the community's
-    # running campaigns not yet put to them (the pending one has been, so it is skipped).
+# LIMITs written into the SQL, not bound: in the generic plan PostgreSQL keeps for a prepared
+# statement, a bound LIMIT is unknown and estimated as 10 % of the rows, which made the planner
+# expect 10 rows from the next-prompt lateral and switch the outbox check to a hashed scan of
+# every outbound message (seen with auto_explain under gunicorn: 2+ ms per SELECT).
+_ONE, _TWO = literal_column("1", Integer), literal_column("2", Integer)
+
+
+def _next_prompt(lateral: bool) -> tuple[list[tuple[Any, Any]], list[Any]]:
+    """bot.engine.next_prompt, correlated to the resident: the first prompt of the community's
+    running campaigns not yet put to them (the pending one has been, so it is skipped).
+
+    Returns what to outer-join (and on what) and the four columns the context reads. On
+    PostgreSQL it is one LEFT JOIN LATERAL, evaluated once per resident; SQLite has no LATERAL,
+    so there the prompt's id is a correlated scalar subquery that the prompt is joined on.
+    """
+    r = _residents
     cp, cc, asked = _prompts.alias("cp"), _campaigns.alias("cc"), _assignments.alias("asked")
-    next_id = (
+    first = (
         select(cp.c.id)
         .join(cc, cp.c.campaign_id == cc.c.id)
         .where(
@@ -90,10 +100,39 @@ def _context_query() -> Any:
             ),
         )
         .order_by(cc.c.starts_at, cc.c.id, cp.c.position)
-        .limit(1)
+        .limit(_ONE)
         .correlate(r)
-        .scalar_subquery()
     )
+    if lateral:
+        found = first.add_columns(
+            cp.c.campaign_id.label("next_campaign_id"),
+            cp.c.text.label("next_text"),
+            cc.c.language.label("next_campaign_language"),
+        ).lateral("next_prompt")
+        columns = [
+            found.c.id.label("next_prompt_id"),
+            found.c.next_campaign_id,
+            found.c.next_text,
+            found.c.next_campaign_language,
+        ]
+        return [(found, true())], columns
+    np = _prompts.alias("next_prompt")
+    nc = _campaigns.alias("next_campaign")
+    columns = [
+        np.c.id.label("next_prompt_id"),
+        np.c.campaign_id.label("next_campaign_id"),
+        np.c.text.label("next_text"),
+        nc.c.language.label("next_campaign_language"),
+    ]
+    return [(np, np.c.id == first.scalar_subquery()), (nc, nc.c.id == np.c.campaign_id)], columns
+
+
+def _context_query(lateral: bool) -> Any:
+    """Everything the common answer needs, and what would send it elsewhere, in one SELECT."""
+    r, c = _residents, _communities
+    a = _assignments.alias("pending")
+    pc = _campaigns.alias("pending_campaign")
+    next_joins, next_columns = _next_prompt(lateral)
     keyword = _communities.alias("keyword")
     o = _outbound.alias("queued_prompt")
     prompt_key = (
@@ -114,6 +153,13 @@ def _context_query() -> Any:
         ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
     )
     keyword_hit = exists().where(keyword.c.keyword == bindparam("word"))
+    joined = (
+        r.join(c, c.c.id == r.c.community_id)
+        .outerjoin(a, and_(a.c.resident_id == r.c.id, a.c.status == "pending"))
+        .outerjoin(pc, pc.c.id == a.c.campaign_id)
+    )
+    for target, on in next_joins:
+        joined = joined.outerjoin(target, on)
     return (
         select(
             r.c.id.label("resident_id"),
@@ -130,27 +176,18 @@ def _context_query() -> Any:
             a.c.campaign_id,
             pc.c.language.label("campaign_language"),
             pc.c.thanks,
-            np.c.id.label("next_prompt_id"),
-            np.c.campaign_id.label("next_campaign_id"),
-            np.c.text.label("next_text"),
-            nc.c.language.label("next_campaign_language"),
+            *next_columns,
             unsent_prompt.label("unsent_prompt"),
             profile_waiting.label("profile_waiting"),
             keyword_hit.label("keyword_hit"),
         )
-        .select_from(
-            r.join(c, c.c.id == r.c.community_id)
-            .outerjoin(a, and_(a.c.resident_id == r.c.id, a.c.status == "pending"))
-            .outerjoin(pc, pc.c.id == a.c.campaign_id)
-            .outerjoin(np, np.c.id == next_id)
-            .outerjoin(nc, nc.c.id == np.c.campaign_id)
-        )
+        .select_from(joined)
         .where(r.c.address_hash == bindparam("address_hash"))
-        .limit(2)
+        .limit(_TWO)
     )
 
 
-CONTEXT = _context_query()
+CONTEXT = {"postgresql": _context_query(lateral=True), "sqlite": _context_query(lateral=False)}
 ANSWER_ASSIGNMENT = (
     update(_assignments)
     .where(_assignments.c.id == bindparam("assignment_id"), _assignments.c.status == "pending")
@@ -220,7 +257,8 @@ def try_answer(
         return None
     now = utcnow()
     rows = connection.execute(
-        CONTEXT, {"address_hash": address_hash, "word": word or None, "now": now}
+        CONTEXT[connection.dialect.name],
+        {"address_hash": address_hash, "word": word or None, "now": now},
     ).all()
     if len(rows) != 1:
         return None  # a stranger, or a contact in two communities: the engine chooses

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,6 +92,20 @@ def _stored_replies(
     ), in_answer
 
 
+def _fast_connection(db: Database) -> AbstractContextManager[Connection]:
+    """Where the fast path runs: a transaction, or on PostgreSQL no BEGIN/COMMIT at all.
+
+    On PostgreSQL the fast path is one SELECT and one data-modifying WITH statement, and a
+    statement is atomic on its own: run in autocommit, the WITH writes all its rows or none,
+    and its guards (ON CONFLICT, status = 'pending') see the committed state as they would
+    inside a READ COMMITTED transaction, where each statement takes a fresh snapshot too. That
+    saves the BEGIN and COMMIT round trips. SQLite writes in several statements: a transaction.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return db.engine.begin()
+
+
 def _answer_fast(
     db: Database,
     vault: Vault,
@@ -105,7 +121,7 @@ def _answer_fast(
     """
     address_hash = vault.address_hash(inbound.channel, inbound.address)
     try:
-        with db.engine.begin() as connection:
+        with _fast_connection(db) as connection:
             answered = fast_answer.try_answer(
                 connection, inbound, address_hash, raw_enc, answered_via, answers_at_most
             )

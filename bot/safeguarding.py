@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -43,9 +43,18 @@ def normalise(text: str) -> str:
     return _SQUEEZE.sub(r"\1", spaced)
 
 
+# Whole words only: an entry never matches inside a longer word.
+_WORD_START, _WORD_END = "(?<![a-z0-9])(?:", ")(?![a-z0-9])"
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
     squeezed = _SQUEEZE.sub(r"\1", pattern.strip().lower())
-    return re.compile(rf"(?<![a-z0-9])(?:{squeezed})(?![a-z0-9])")
+    return re.compile(f"{_WORD_START}{squeezed}{_WORD_END}")
+
+
+def _entry(pattern: re.Pattern[str]) -> str:
+    """An entry as _compile was given it (squeezed), without the whole-word guards."""
+    return pattern.pattern[len(_WORD_START) : -len(_WORD_END)]
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -60,10 +69,25 @@ class WarningList:
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
     help_contacts: str
 
+    @cached_property
+    def _any(self) -> re.Pattern[str]:
+        """Every entry in one alternation inside one pair of whole-word guards.
+
+        It matches wherever one of the entries would: at a given start, the regular expression
+        engine backtracks through every alternative until one also satisfies the guard after it.
+        """
+        entries = "|".join(f"(?:{_entry(pattern)})" for _, pattern in self.patterns)
+        return re.compile(f"{_WORD_START}{entries}{_WORD_END}")
+
     def categories(self, text: str) -> list[str]:
         """The categories whose phrases occur in `text`, in list order, each once."""
         plain = normalise(text)
-        if not plain:
+        if not plain or not self.patterns:
+            return []
+        # Almost every message matches nothing: one search of the combined pattern says so.
+        # A match (rare) is then told apart phrase by phrase, so the categories and their
+        # order are exactly those of the phrases, however the alternatives overlap.
+        if not self._any.search(plain):
             return []
         found: list[str] = []
         for category, pattern in self.patterns:
@@ -86,15 +110,19 @@ def default_list() -> WarningList:
 
 def list_for(community: Community | None) -> WarningList:
     """The default list plus the community's own phrases and help contacts."""
-    base = default_list()
     if community is None:
-        return base
+        return default_list()
+    return _list_with(tuple(community.safeguarding_words or ()), community.help_contacts)
+
+
+@lru_cache(maxsize=256)
+def _list_with(phrases: tuple[str, ...], help_contacts: str | None) -> WarningList:
+    """A community's list, built (and its combined pattern compiled) once per phrase set."""
+    base = default_list()
     extra = tuple(
-        ("community", _compile(phrase_pattern(phrase)))
-        for phrase in community.safeguarding_words or ()
-        if normalise(phrase)
+        ("community", _compile(phrase_pattern(phrase))) for phrase in phrases if normalise(phrase)
     )
-    return WarningList(base.patterns + extra, community.help_contacts or base.help_contacts)
+    return WarningList(base.patterns + extra, help_contacts or base.help_contacts)
 
 
 def help_reply(community: Community | None) -> str:

@@ -255,3 +255,62 @@ def test_a_disclosure_is_caught_whatever_surrounds_it(before, after, disclosure)
     tried("safeguarding, disclosures inside arbitrary words")
     text, category = disclosure
     assert category in safeguarding.default_list().categories(f"{before}\n{text}. {after}")
+
+
+def one_phrase_at_a_time(warnings: safeguarding.WarningList, text: str) -> list[str]:
+    """The categories as the list used to find them: every compiled phrase searched in turn."""
+    plain = safeguarding.normalise(text)
+    found: list[str] = []
+    for category, pattern in warnings.patterns:
+        if plain and category not in found and pattern.search(plain):
+            found.append(category)
+    return found
+
+
+CUSTOM = safeguarding.list_for(
+    Community(
+        safeguarding_words=["county lines", "Run away", "  ", "kill myself"], help_contacts="x"
+    )
+)
+SEVERAL = [
+    "he hits me and I want to die",
+    "I'm in danger, I cut myself and I'm scared to go home",
+    "older boys want me to do county lines, I want to run away",
+    "kill myself",
+    "county linesman",
+    "",
+    "!!!",
+]
+
+
+@pytest.mark.parametrize(
+    "warnings", [safeguarding.default_list(), CUSTOM], ids=["default", "custom"]
+)
+def test_the_combined_pattern_finds_the_categories_each_phrase_finds(warnings):  # type: ignore[no-untyped-def]
+    texts = [text for text, _ in MUST_MATCH] + MUST_NOT_MATCH + SEVERAL
+    assert any(one_phrase_at_a_time(warnings, text) for text in texts)
+    for text in texts:
+        assert warnings.categories(text) == one_phrase_at_a_time(warnings, text), text
+    assert CUSTOM.categories("we should run away to the sea") == ["community"]
+    assert CUSTOM.categories("county linesman") == []
+
+
+def test_a_communitys_list_is_built_once_per_phrase_set() -> None:
+    first = safeguarding.list_for(Community(safeguarding_words=["county lines"], help_contacts="a"))
+    again = safeguarding.list_for(Community(safeguarding_words=["county lines"], help_contacts="a"))
+    other = safeguarding.list_for(Community(safeguarding_words=["county lines"], help_contacts="b"))
+    assert first is again and first is not other and other.help_contacts == "b"
+
+
+FRAGMENTS = st.sampled_from(
+    [text for text, _ in MUST_MATCH] + MUST_NOT_MATCH + ["county lines", "run", "away", "my self"]
+)
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(parts=st.lists(st.one_of(FRAGMENTS, SURROUNDING), max_size=6))
+def test_the_combined_pattern_agrees_with_each_phrase_on_any_mix(parts):  # type: ignore[no-untyped-def]
+    tried("safeguarding, combined pattern against phrase by phrase")
+    text = " ".join(parts)
+    for warnings in (safeguarding.default_list(), CUSTOM):
+        assert warnings.categories(text) == one_phrase_at_a_time(warnings, text)

@@ -146,6 +146,23 @@ def test_a_photo_with_a_caption_is_kept_with_its_file_reference(live_client, tow
     assert largest.encode() in town.vault.decrypt_bytes(raw)
 
 
+def test_the_update_is_kept_exactly_as_telegram_sent_it(live_client, town, telegram_api):
+    """The stored payload is the received JSON, with fields python-telegram-bot does not know."""
+    post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
+    update = load_telegram("text", some_future_field={"kept": ["as", "sent"]})
+    update["message"]["another_new_field"] = 7
+    assert post(live_client, update).status_code == 200
+    with town.db.session_scope() as session:
+        assert session.scalars(select(Response.text)).all() == [update["message"]["text"]]
+        raw = session.scalar(
+            select(InboundMessage.raw_enc).where(
+                InboundMessage.provider_id == str(update["update_id"])
+            )
+        )
+    assert json.loads(town.vault.decrypt_bytes(raw)) == update
+
+
 def test_a_voice_note_is_kept_and_acknowledged(live_client, town, telegram_api):
     post(live_client, load_telegram("start_payload"))
     post(live_client, load_telegram("yes"))

@@ -124,7 +124,9 @@ def telegram_update() -> Response | tuple[str, int]:
             changed,
         )
         return "", 200
-    parsed = telegram.parse_update(update_obj, utcnow())
+    # The payload as received is what is kept: re-serialising the parsed Update cost more CPU
+    # than the rest of the Telegram parsing, and could only drop what Telegram sent.
+    parsed = telegram.parse_update(update_obj, utcnow(), raw=data)
     if isinstance(parsed, telegram.Ignored):
         log.info("telegram update %s ignored: %s", update_obj.update_id, parsed)
         return "", 200

@@ -38,8 +38,14 @@ class Ignored(str):
     """The reason an update carries nothing for the engine (it is still answered 200)."""
 
 
-def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
-    """Turn a Telegram Update into an Inbound, or say why it is ignored."""
+def parse_update(
+    update: Update, received_at: datetime, raw: dict[str, Any] | None = None
+) -> Inbound | Ignored:
+    """Turn a Telegram Update into an Inbound, or say why it is ignored.
+
+    `raw` is the update as Telegram sent it, kept with the message; without it (long polling
+    hands over only the parsed Update) the Update is serialised again.
+    """
     external_id = str(update.update_id)
     if update.callback_query is not None:
         query = update.callback_query
@@ -53,7 +59,7 @@ def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
             text=query.data or "",
             external_id=external_id,
             received_at=received_at,
-            raw=update.to_dict(),
+            raw=raw if raw is not None else update.to_dict(),
             language=query.from_user.language_code,
         )
     if update.edited_message is not None:
@@ -88,7 +94,7 @@ def parse_update(update: Update, received_at: datetime) -> Inbound | Ignored:
         text=text,
         external_id=external_id,
         received_at=received_at,
-        raw=update.to_dict(),
+        raw=raw if raw is not None else update.to_dict(),
         language=language,
         media=media,
     )
