@@ -435,8 +435,12 @@ def _write_each(
 def _postgresql_writes(reply_count: int) -> Any:
     """Every write of the common answer as one statement: data-modifying WITH on PostgreSQL.
 
-    Each step runs only when the one before it wrote its row (the message was new, the prompt
-    was still pending), so a retry or a race writes nothing and returns no rows.
+    Each step runs only when the one before it wrote its row, so a retry or a race writes
+    nothing and returns no rows. The pending prompt is locked first and the message stored
+    only while it is still pending: a second message from the same resident whose context was
+    read before the first answered that prompt waits for the lock, finds the prompt answered,
+    and leaves nothing behind (in autocommit, a message stored here as processed without its
+    answer would never be processed), so the general path takes it whole.
     """
     rows = ", ".join(
         f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER))"
@@ -444,16 +448,19 @@ def _postgresql_writes(reply_count: int) -> Any:
     )
     return text(
         f"""
-WITH msg AS (
+WITH pending AS (
+    SELECT id FROM assignments WHERE id = :assignment_id AND status = 'pending' FOR UPDATE
+), msg AS (
     INSERT INTO inbound_messages
         (channel, provider_id, address_hash, text, raw_enc, received_at, processed_at, resident_id)
-    VALUES (:channel, :provider_id, :address_hash, :text, :raw_enc, :received_at, :now,
-            :resident_id)
+    SELECT :channel, :provider_id, :address_hash, :text, :raw_enc, :received_at, :now,
+           :resident_id
+    FROM pending
     ON CONFLICT (channel, provider_id) DO NOTHING
     RETURNING id
 ), answered AS (
     UPDATE assignments SET status = 'answered', answered_at = :received_at
-    WHERE id = :assignment_id AND status = 'pending' AND EXISTS (SELECT 1 FROM msg)
+    WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM msg)
     RETURNING id
 ), response AS (
     INSERT INTO responses (community_id, resident_id, channel, language, text, received_at,
