@@ -71,8 +71,8 @@ class NoNetworkSender:
 class TimedPacer(Pacer):
     """The real pacer, noting when each message was let go (to compare with the server's clock)."""
 
-    def __init__(self, limits: PacingLimits) -> None:
-        super().__init__(limits)
+    def __init__(self, limits: PacingLimits, in_flight: int) -> None:
+        super().__init__(limits, in_flight=in_flight)
         self.granted: list[float] = []
 
     def wait(self, *args: Any, **kwargs: Any) -> bool:
@@ -155,7 +155,7 @@ def paced_rate(db: Database, vault: Vault, rate: float, seconds: float) -> dict[
         db,
         vault,
         {"sms": TwilioChannelSender(twilio)},
-        pacer=(pacer := TimedPacer(PacingLimits(twilio_segments_per_second=rate))),
+        pacer=(pacer := TimedPacer(PacingLimits(twilio_segments_per_second=rate), THREADS)),
         policy=SenderPolicy(batch_size=max(50, int(rate)), threads_per_lane=THREADS),
         sender_names={"sms": twilio.sender},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, exists, literal, select
+from sqlalchemy import String, case, cast, exists, literal, select, text
 from sqlalchemy.orm import Session
 
 from bot.quiet_hours import SendingHours
@@ -21,6 +21,9 @@ from storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+# A launch queueing this many rows refreshes the planner's statistics of the tables it filled.
+ANALYZE_AFTER = 1000
 
 
 def _text_for_language(texts: dict[str, str], default: str) -> object:
@@ -126,6 +129,13 @@ def fan_out(session: Session, campaign: Campaign, now: datetime | None = None) -
     )
     campaign.fanned_out_at = now
     session.flush()
+    if count >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # The planner's statistics still describe the tables from before the launch; with them,
+        # the sender's claim of the next 500 rows sorted all of a 100,000-row launch each time
+        # (180 ms instead of 1 ms). Autovacuum would catch up within minutes, which is the
+        # launch's busiest time. ANALYZE samples the tables (0.1-0.2 s at 100,000) and counts
+        # this transaction's own rows; its statistics commit with them.
+        session.execute(text("ANALYZE outbound_messages, assignments"))
     log.info("campaign %s: first prompt queued for %d resident(s)", campaign.slug, count)
     return count
 

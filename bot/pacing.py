@@ -16,14 +16,21 @@ TELEGRAM_PER_SECOND = 30.0
 TELEGRAM_PER_CHAT_PER_SECOND = 1.0
 # Twilio counts segments per sender; UK long codes manage about 10 a second.
 TWILIO_SEGMENTS_PER_SECOND = 10.0
-# Send at this share of each limit, so network jitter between our clock and the provider's cannot
-# push the provider's count for one second over the limit (bench/fanout.py measures the jitter).
+# Messages on the wire at once for one limit: the worker's sending threads per lane (a
+# provider sees a message after we let it go and before it answers).
+IN_FLIGHT = 4
+# A fast limit (more than IN_FLIGHT / (1 - RATE_SHARE), about 270/s with 4 threads) lets at most
+# limit - IN_FLIGHT messages go in any second, so the provider never counts more than the limit,
+# and a sender that was stalled makes up to this much lost time afterwards.
+CATCH_UP_SECONDS = 0.25
+# A slower limit sends at this share of it (so network jitter between our clock and the
+# provider's cannot push the provider's count for one second over the limit) ...
 RATE_SHARE = 0.985
-# Up to two messages may leave back to back after a late wake-up, never more: a sender that was
-# stalled does not catch up in a burst. Smaller where rate + burst would pass the limit.
+# ... with up to two messages back to back after a late wake-up, never more: a stalled sender
+# does not catch up in a burst. Smaller where rate + burst would pass the limit.
 MAX_BURST = 2.0
-# A log of the last second's sends also holds the total under the limit (messages of several
-# SMS segments), measured over a slightly longer window for the same jitter.
+# ... and a log of the last sends keeps the total under the limit (messages of several SMS
+# segments), measured over a slightly longer window for the same jitter.
 WINDOW_SECONDS = 1.01
 MAX_WINDOWS = 10_000
 
@@ -63,23 +70,41 @@ class PacingLimits:
 
 
 class TokenBucket:
-    """Paces one limit: a token bucket with a small burst and no catch-up, inside a window cap.
+    """Paces one limit: a token bucket inside a sliding window cap.
 
-    Tokens refill at `rate` (RATE_SHARE of the limit) up to `burst`; a send of n units needs
-    min(n, burst) tokens and takes n. So any window of w seconds holds at most rate * w + burst
-    units, and `burst + rate` stays within the limit per second: time spent idle or stalled
-    earns at most `burst`, not a catch-up. The window log additionally keeps the units of any
-    WINDOW_SECONDS within the limit, which matters for messages of several segments.
+    Tokens refill at `rate` up to `burst`; a send of n units needs min(n, burst) tokens and takes
+    n. A log of the sends keeps the units of any `window` seconds within `limit`.
+
+    A fast limit (`per_second` - `in_flight` at least RATE_SHARE of it) lets at most
+    `per_second` - `in_flight` go in any second. A message the provider counts in some second was
+    let go in that second or was already on the wire when it began, and at most `in_flight` are on
+    the wire at once, so the provider never counts more than `per_second`. The bucket spaces the
+    sends evenly at that rate and holds CATCH_UP_SECONDS of them, so a sender stalled for a moment
+    (a late wake-up, a wait for the GIL) makes the time up within the cap rather than losing it.
+
+    A slower limit would lose too much to that margin, so it sends at RATE_SHARE of the limit with
+    a burst of at most MAX_BURST and `burst + rate` within the limit: time spent idle or stalled
+    earns at most the burst, not a catch-up, and any WINDOW_SECONDS holds at most the limit.
     """
 
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window = WINDOW_SECONDS
-        self.limit = per_second
-        if per_second < 1:
-            # Below one a second: one unit per 1/rate seconds.
-            self.window, self.limit = WINDOW_SECONDS / per_second, 1.0
-        self.rate = per_second * RATE_SHARE
-        self.burst = max(1.0, min(MAX_BURST, per_second - self.rate))
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        in_flight: int = IN_FLIGHT,
+    ) -> None:
+        if per_second - in_flight >= per_second * RATE_SHARE:
+            self.window = 1.0
+            self.limit = self.rate = per_second - in_flight
+            self.burst = max(1.0, self.rate * CATCH_UP_SECONDS)
+        else:
+            self.window = WINDOW_SECONDS
+            self.limit = per_second
+            if per_second < 1:
+                # Below one a second: one unit per 1/rate seconds.
+                self.window, self.limit = WINDOW_SECONDS / per_second, 1.0
+            self.rate = per_second * RATE_SHARE
+            self.burst = max(1.0, min(MAX_BURST, per_second - self.rate))
         self.clock = clock
         self._tokens = self.burst
         self._updated: float | None = None
@@ -124,15 +149,21 @@ class TokenBucket:
 
 
 class Pacer:
-    """Blocks each send until every limit it falls under allows it; safe across threads."""
+    """Blocks each send until every limit it falls under allows it; safe across threads.
+
+    `in_flight` is the most messages one limit can have on the wire at once: the sender's
+    threads per lane.
+    """
 
     def __init__(
         self,
         limits: PacingLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
+        in_flight: int = IN_FLIGHT,
     ) -> None:
         self.limits = limits or PacingLimits()
+        self.in_flight = in_flight
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -144,7 +175,7 @@ class Pacer:
         if window is None:
             if len(self._windows) > MAX_WINDOWS:
                 self._forget_idle()
-            window = self._windows[key] = TokenBucket(per_second, self.clock)
+            window = self._windows[key] = TokenBucket(per_second, self.clock, self.in_flight)
         return window
 
     def _forget_idle(self) -> None:

@@ -99,8 +99,14 @@ class OutboxSender:
         self.db = db
         self.vault = vault
         self.senders = dict(senders)
-        self.pacer = pacer or Pacer()
         self.policy = policy or SenderPolicy()
+        self.pacer = pacer or Pacer(in_flight=self.policy.threads_per_lane)
+        if self.pacer.in_flight < self.policy.threads_per_lane:
+            # The pacer's margin for messages on the wire must cover every sending thread.
+            raise ValueError(
+                f"the pacer allows for {self.pacer.in_flight} messages in flight, "
+                f"but each lane sends on {self.policy.threads_per_lane} threads"
+            )
         self.clock = clock
         self.sender_names = dict(sender_names or {})
         self.stopping = threading.Event()

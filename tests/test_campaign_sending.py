@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot import fanout
 from bot.campaigns import launch, parse_prompt_file
@@ -210,6 +210,27 @@ def test_a_second_fan_out_of_the_same_campaign_queues_nothing_more(services):
         campaign = session.get(Campaign, campaign_id)
         assert fanout.fan_out(session, campaign) == 0
         assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 30
+
+
+def test_a_large_launch_leaves_the_planner_statistics_of_what_it_queued(services, monkeypatch):
+    if not services.db.is_postgresql:
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(fanout, "ANALYZE_AFTER", 20)
+    town = add_community(services, **ALWAYS_OPEN)
+    add_residents(services, town, "simulator", [f"sim-resident{n:04d}" for n in range(40)])
+    _launch(services, town)
+    with services.db.engine.connect() as connection:
+        counted = dict(
+            connection.execute(
+                text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relnamespace ="
+                    " current_schema()::regnamespace"
+                    " AND relname IN ('outbound_messages', 'assignments')"
+                )
+            ).all()
+        )
+    # What the sender's claim is planned with: 40 queued rows, not an empty table.
+    assert counted == {"outbound_messages": 40, "assignments": 40}
 
 
 def test_residents_busy_with_another_campaign_get_the_new_one_after_answering(services):

@@ -45,7 +45,7 @@ def build_sender(
         services.db,
         services.vault,
         senders,
-        pacer=Pacer(limits),
+        pacer=Pacer(limits, in_flight=policy.threads_per_lane),
         policy=policy,
         sender_names=names,
     )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+import urllib3
+from certifi import where
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
@@ -79,39 +86,90 @@ def twiml(replies: Iterable[Outbound]) -> str:
 TWILIO_API = "https://api.twilio.com"
 
 
-class _OutboxHttpClient(TwilioHttpClient):
-    """Twilio's own HTTP client, with less work per message and an optional base URL.
+class _OutboxHttpClient(HttpClient):
+    """Twilio's HTTP client interface on urllib3 directly, one keep-alive connection per client.
 
-    - The environment's proxy and CA-bundle settings are read once, for the one host it calls,
-      instead of scanning every environment variable for each message.
+    The twilio `Client` still builds every request and reads every answer (an error answer
+    raises `TwilioRestException` as usual); only the transport differs from twilio's own
+    `TwilioHttpClient`, whose trip through `requests` (merging session settings, hooks and
+    cookies, checking the CA path) was half of a sending thread's CPU per message
+    (bench/fanout.py, BENCHMARKS.md).
+
+    - The environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE,
+      CURL_CA_BUNDLE) are read once, for the one host it calls, as `requests` would read them.
+    - The body is form-encoded as `requests` encodes it: lists repeat their key, None is left out.
     - Its request and response log lines are only formatted when INFO is on for its logger.
     - With `base_url` (TWILIO_API_BASE_URL), requests go there instead of api.twilio.com.
     """
 
-    def __init__(self, base_url: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, base_url: str = "", timeout: float | None = None) -> None:
+        super().__init__(logging.getLogger("twilio.http_client"), False, timeout)
         self._base_url = base_url.rstrip("/")
-        session = self.session
-        assert session is not None  # pool_connections: one keep-alive session per client
-        settings = session.merge_environment_settings(
-            self._base_url or TWILIO_API, dict(self.proxy), None, None, None
+        target = self._base_url or TWILIO_API
+        proxies = get_environ_proxies(target)
+        self.proxy = proxies.get(urlsplit(target).scheme) or proxies.get("all")
+        ca_bundle = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or where()
         )
-        session.proxies.update(settings["proxies"])
-        session.verify = settings["verify"]
-        session.trust_env = False
+        options: dict[str, Any] = {"maxsize": 1, "ca_certs": ca_bundle, "retries": False}
+        self.pool: urllib3.PoolManager = (
+            urllib3.ProxyManager(self.proxy, **options)
+            if self.proxy
+            else urllib3.PoolManager(**options)
+        )
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if self._base_url and url.startswith(TWILIO_API):
-            url = self._base_url + url[len(TWILIO_API) :]
-        return super().request(method, url, *args, **kwargs)
-
-    def log_request(self, kwargs: dict[str, Any]) -> None:
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        if self._base_url and uri.startswith(TWILIO_API):
+            uri = self._base_url + uri[len(TWILIO_API) :]
+        if params:
+            uri += ("&" if "?" in uri else "?") + urlencode(_pairs(params))
+        headers = dict(headers or {})
+        body: bytes | None = None
+        if headers.get("Content-Type") in ("application/json", "application/scim+json"):
+            body = None if data is None else json.dumps(data).encode()
+        elif data:
+            body = urlencode(_pairs(data)).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        if auth is not None:
+            headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         if self.logger.isEnabledFor(logging.INFO):
-            super().log_request(kwargs)
-
-    def log_response(self, status_code: int, response: Any) -> None:
+            self.log_request({"method": method, "url": uri, "params": None, "headers": headers})
+        answer = self.pool.request(
+            method.upper(),
+            uri,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            redirect=allow_redirects,
+        )
+        response = Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
         if self.logger.isEnabledFor(logging.INFO):
-            super().log_response(status_code, response)
+            self.logger.info("Response Status Code: %s", answer.status)
+        return response
+
+
+def _pairs(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Form pairs as `requests` makes them: a list repeats its key; None is left out."""
+    pairs = []
+    for key, value in values.items():
+        for one in value if isinstance(value, list | tuple) else [value]:
+            if one is not None:
+                pairs.append((key, str(one)))
+    return pairs
 
 
 class TwilioSender:
