@@ -293,7 +293,14 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        Index("ix_outbound_messages_due", "status", "next_attempt_at"),
+        # Rows a job looks for by status alone: left 'sending' by a dead sender, or 'held'.
+        Index(
+            "ix_outbound_messages_waiting",
+            "status",
+            "claimed_at",
+            sqlite_where=text("status IN ('sending', 'held')"),
+            postgresql_where=text("status IN ('sending', 'held')"),
+        ),
         # The sender's claim, in its order: without it every claim sorted the whole queue.
         Index(
             "ix_outbound_messages_claim",
