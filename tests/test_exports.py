@@ -90,3 +90,69 @@ def test_a_download_cut_short_leaves_the_session_usable(services, monkeypatch):
         assert not _threads()
         assert session.scalar(select(func.count(Response.id))) == 7
     assert first[-1].startswith("answer 0")
+
+
+def test_the_prompt_asked_is_chosen_by_language_as_the_bot_chose_it(services):
+    """PostgreSQL picks the asked text in SQL; it must agree with bot.campaigns.pick_text."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.campaigns import pick_text
+    from storage.models import Campaign, Prompt, Resident
+
+    community_id = add_community(services)
+    campaign_id = add_campaign(services)
+    Phone(services, address="+447700900555").join()
+    texts = {
+        "two": {"en": "What about the park?", "cy": "Beth am y parc?"},
+        # No text in the campaign's language: the file's first text is the fallback.
+        "foreign": {"fr": "Et les poubelles ?", "de": "Und der Müll?"},
+    }
+    cases = [("two", None), ("two", "cy"), ("two", "cy-GB"), ("two", "fr"), ("two", "")]
+    cases += [("foreign", "de"), ("foreign", "en"), ("foreign", None), (None, "cy")]
+    started = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    with services.db.session_scope() as session:
+        campaign = session.get(Campaign, campaign_id)
+        resident = session.scalar(select(Resident))
+        prompts = {}
+        for position, (key, text) in enumerate(texts.items(), start=50):
+            prompts[key] = Prompt(campaign_id=campaign_id, position=position, key=key, text=text)
+            session.add(prompts[key])
+        session.flush()
+        session.query(Response).delete()
+        for number, (key, language) in enumerate(cases):
+            session.add(
+                Response(
+                    community_id=community_id,
+                    resident_id=resident.id,
+                    channel="sms",
+                    language=language,
+                    text=f"reply {number}",
+                    received_at=started + timedelta(minutes=number),
+                    campaign_id=campaign_id if key else None,
+                    prompt_id=prompts[key].id if key else None,
+                )
+            )
+        campaign_language = campaign.language
+    with services.db.session_scope() as session:
+        exported = list(exports.rows(session, exports.ExportFilter(community_id=community_id)))
+    assert [(row[3], row[4], row[7]) for row in exported] == [
+        (
+            key or "",
+            pick_text(texts[key], language, campaign_language) if key else "",
+            language or "",
+        )
+        for key, language in cases
+    ]
+    assert [row[4] for row in exported][:5] == [
+        "What about the park?",
+        "Beth am y parc?",
+        "Beth am y parc?",
+        "What about the park?",
+        "What about the park?",
+    ]
+    assert [row[4] for row in exported][5:8] == [
+        "Und der Müll?",
+        "Et les poubelles ?",
+        "Et les poubelles ?",
+    ]
+    assert [row[2] for row in exported] == ["festival-ideas"] * 8 + [""]
