@@ -13,11 +13,11 @@ from datetime import datetime
 from itertools import islice
 from typing import IO, Any
 
-from sqlalchemy import String, case, func, literal_column, select, type_coerce
+from sqlalchemy import DateTime, String, bindparam, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from bot.campaigns import pick_text
-from storage.models import Campaign, Community, Prompt, Resident, Response
+from storage.models import Campaign, Community, Prompt, Resident, Response, UTCDateTime
 from storage.redact import redact
 
 COLUMNS = (
@@ -73,11 +73,18 @@ def _filtered(query: Any, spec: ExportFilter) -> Any:
         query = query.where(Response.safeguarding.is_(False))
     if spec.campaign_id is not None:
         query = query.where(Response.campaign_id == spec.campaign_id)
+    # As naive UTC, the columns' own form, with no type of their own to convert them: on
+    # PostgreSQL the rows are read through psycopg directly, and an aware datetime sent as such
+    # would be compared in the database session's time zone.
     if spec.since is not None:
-        query = query.where(Response.received_at >= spec.since)
+        query = query.where(Response.received_at >= _naive_utc(spec.since))
     if spec.until is not None:
-        query = query.where(Response.received_at < spec.until)
+        query = query.where(Response.received_at < _naive_utc(spec.until))
     return query
+
+
+def _naive_utc(moment: datetime) -> Any:
+    return bindparam(None, UTCDateTime().process_bind_param(moment, None), type_=DateTime())
 
 
 def _json_text(texts: Any, key: Any) -> Any:

@@ -156,3 +156,50 @@ def test_the_prompt_asked_is_chosen_by_language_as_the_bot_chose_it(services):
         "Et les poubelles ?",
     ]
     assert [row[2] for row in exported] == ["festival-ideas"] * 8 + [""]
+
+
+def _responses(services, texts: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """One resident's responses with these texts, a second apart from 09:00:00 UTC."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Resident
+
+    community_id = add_community(services)
+    add_campaign(services)
+    Phone(services, address="+447700900556").join()
+    started = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    with services.db.session_scope() as session:
+        resident = session.scalar(select(Resident))
+        session.query(Response).delete()
+        for number, text in enumerate(texts):
+            session.add(
+                Response(
+                    community_id=community_id,
+                    resident_id=resident.id,
+                    channel="telegram",
+                    language=None if number % 2 else "cy",
+                    text=text,
+                    received_at=started + timedelta(seconds=number),
+                )
+            )
+    return community_id
+
+
+def test_since_and_until_mean_utc_whatever_the_database_session_s_time_zone(services):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    community_id = _responses(services, [f"answer {n}" for n in range(6)])
+    spec = exports.ExportFilter(
+        community_id=community_id,
+        since=datetime(2026, 11, 2, 9, 0, 2, tzinfo=UTC),
+        until=datetime(2026, 11, 2, 9, 0, 4, tzinfo=UTC),
+    )
+    with services.db.session_scope() as session:
+        if services.db.is_postgresql:
+            session.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
+        exported = [row[-1] for row in exports.rows(session, spec)]
+        csv_lines = "".join(exports.csv_chunks(exports.rows(session, spec))).splitlines()
+    assert exported == ["answer 2", "answer 3"]
+    assert len(csv_lines) == 3
