@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from storage import exports
 from storage.db import Database
-from storage.models import Campaign, Community, Prompt
+from storage.models import Campaign, Community, Prompt, Response
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RESIDENTS = 5000
@@ -146,11 +146,28 @@ def export_once(url: str, community_id: int, fmt: str) -> dict[str, Any]:
     cpu_started = time.process_time()
     started = time.perf_counter()
     with db.session_scope() as session:
-        records = watched(exports.rows(session, exports.ExportFilter(community_id=community_id)))
-        if fmt == "xlsx":
-            exports.write_xlsx(records, str(target))
+        spec = exports.ExportFilter(community_id=community_id)
+        if fmt == "csv":
+            # Bytes straight from the database: memory is read at each chunk, against the bytes
+            # written so far, and put against rows below (rows are much of a size).
+            count = session.scalar(
+                select(func.count())
+                .select_from(Response)
+                .where(Response.community_id == community_id)
+            )
+            written, at_bytes = 0, []
+            with target.open("wb") as sink:
+                for chunk in exports.csv_export(session, spec):
+                    sink.write(chunk)
+                    written += len(chunk)
+                    at_bytes.append((written, rss_mb()))
+            for step in range(100_000, count + 1, 100_000):
+                reached = next(rss for done, rss in at_bytes if done * count >= step * written)
+                memory_at[step] = round(reached, 1)
+        elif fmt == "xlsx":
+            exports.write_xlsx(watched(exports.rows(session, spec)), str(target))
         else:
-            chunks = exports.csv_chunks(records) if fmt == "csv" else exports.jsonl_chunks(records)
+            chunks = exports.jsonl_chunks(watched(exports.rows(session, spec)))
             with target.open("w", encoding="utf-8", newline="") as sink:
                 for chunk in chunks:
                     sink.write(chunk)

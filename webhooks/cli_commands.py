@@ -6,6 +6,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 
@@ -259,19 +260,23 @@ def export(
             redact=redact,
             include_safeguarding=include_safeguarding,
         )
-        records = exports.rows(session, spec)
         if fmt == "xlsx":
-            _export_xlsx(records, output)
+            _export_xlsx(exports.rows(session, spec), output)
             return
-        chunks = exports.csv_chunks(records) if fmt == "csv" else exports.jsonl_chunks(records)
+        if fmt == "csv":
+            chunks: Iterator[bytes] = exports.csv_export(session, spec)
+        else:
+            chunks = (
+                chunk.encode("utf-8") for chunk in exports.jsonl_chunks(exports.rows(session, spec))
+            )
         if output == "-":
             stream = sys.stdout.buffer
             for chunk in chunks:
-                stream.write(chunk.encode("utf-8"))
+                stream.write(chunk)
             stream.flush()
             return
         try:
-            with open(output, "w", encoding="utf-8", newline="") as handle:
+            with open(output, "wb") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
         except OSError as exc:
@@ -279,7 +284,7 @@ def export(
         click.echo(f"wrote {output}", err=True)
 
 
-def _export_xlsx(records: exports.Iterator, output: str) -> None:  # type: ignore[name-defined]
+def _export_xlsx(records: Iterator[tuple[object, ...]], output: str) -> None:
     if output != "-":
         try:
             exports.write_xlsx(records, output)

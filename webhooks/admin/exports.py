@@ -49,6 +49,12 @@ def _records(db: Database, spec: exports.ExportFilter) -> Iterator[tuple[object,
         yield from exports.rows(session, spec)
 
 
+def _csv_chunks(db: Database, spec: exports.ExportFilter) -> Iterator[bytes]:
+    """The CSV export written in a session that lives as long as the download."""
+    with db.session_scope() as session:
+        yield from exports.csv_export(session, spec)
+
+
 def _xlsx_chunks(db: Database, spec: exports.ExportFilter) -> Iterator[bytes]:
     """Write the workbook in constant memory to a temporary file, then stream it out."""
     handle, path = tempfile.mkstemp(suffix=".xlsx")
@@ -105,7 +111,7 @@ def export(slug: str, fmt: str) -> Response:
     if fmt == "xlsx":
         body: Iterator[bytes] | Iterator[str] = _xlsx_chunks(svc.db, spec)
     elif fmt == "csv":
-        body = exports.csv_chunks(_records(svc.db, spec))
+        body = _csv_chunks(svc.db, spec)
     else:
         body = exports.jsonl_chunks(_records(svc.db, spec))
     name = f"{slug}-responses-{utcnow():%Y%m%d-%H%M}.{fmt}"
