@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.campaigns import launch, parse_prompt_file
 from bot.channels.sms import TwilioSender
+from bot.fanout import activate_due
 from bot.messages import Outbound
 from bot.pacing import Pacer, PacingLimits
 from bot.sender import OutboxSender, SenderPolicy
@@ -113,11 +114,17 @@ def add_residents(db: Database, vault: Vault, community_id: int, count: int) -> 
 
 
 def enqueue(db: Database, community_id: int, run: int) -> tuple[float, int]:
-    """Launch a one-prompt campaign now; return seconds taken and rows queued."""
+    """Launch a one-prompt campaign now, as `voices campaign launch` does (the campaign committed,
+    then fanned out: in parts on PostgreSQL); return seconds taken and rows queued."""
     started = time.perf_counter()
     with db.session_scope() as session:
         community = session.get(Community, community_id)
-        launch(session, community, parse_prompt_file(PROMPTS.format(n=run)))
+        campaign = launch(
+            session, community, parse_prompt_file(PROMPTS.format(n=run)), fan_out_now=False
+        )
+        campaign_id = campaign.id
+    with db.session_scope() as session:
+        activate_due(session, campaign_id=campaign_id)
     elapsed = time.perf_counter() - started
     with db.session_scope() as session:
         queued = session.scalar(select(func.count()).where(OutboundMessage.status == "queued"))

@@ -213,9 +213,17 @@ class LaunchError(ValueError):
 
 
 def launch(
-    session: Session, community: Community, spec: CampaignSpec, starts_at: datetime | None = None
+    session: Session,
+    community: Community,
+    spec: CampaignSpec,
+    starts_at: datetime | None = None,
+    fan_out_now: bool = True,
 ) -> Campaign:
-    """Create a campaign from a checked prompt file, running now or from `starts_at`."""
+    """Create a campaign from a checked prompt file, running now or from `starts_at`.
+
+    A campaign running now is fanned out in this transaction, unless `fan_out_now` is False:
+    then the caller commits it and calls bot.fanout.activate_due, which can queue a large
+    launch in parts (the scheduler's job would do it within a minute otherwise)."""
     existing = session.scalar(
         select(Campaign).where(Campaign.community_id == community.id, Campaign.slug == spec.slug)
     )
@@ -244,7 +252,7 @@ def launch(
     ]
     session.add(campaign)
     session.flush()
-    if campaign.status == "active":
+    if campaign.status == "active" and fan_out_now:
         from bot.fanout import fan_out
 
         fan_out(session, campaign, now)

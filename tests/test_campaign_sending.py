@@ -212,6 +212,72 @@ def test_a_second_fan_out_of_the_same_campaign_queues_nothing_more(services):
         assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 30
 
 
+def _scheduled(services, town: int) -> int:  # type: ignore[no-untyped-def]
+    """A campaign committed to run now and not yet fanned out, as `voices campaign launch` or
+    the worker at its start time finds it."""
+    with services.db.session_scope() as session:
+        community = session.get(Community, town)
+        return launch(session, community, parse_prompt_file(FESTIVAL), fan_out_now=False).id
+
+
+def _queued_per_resident(services) -> Counter:  # type: ignore[no-untyped-def]
+    with services.db.session_scope() as session:
+        return Counter(session.scalars(select(OutboundMessage.resident_id)))
+
+
+def test_a_large_scheduled_launch_is_queued_in_parts_once_per_resident(services, monkeypatch):
+    monkeypatch.setattr(fanout, "PARTS_AFTER", 10)
+    monkeypatch.setattr(fanout, "PART_SIZE", 7)
+    town = add_community(services, **ALWAYS_OPEN)
+    add_residents(services, town, "simulator", [f"sim-resident{n:04d}" for n in range(45)])
+    add_residents(services, town, "simulator", ["sim-gone"], status="opted_out")
+    campaign_id = _scheduled(services, town)
+    with services.db.session_scope() as session:
+        parts = fanout._parts(session, town)
+        assert fanout.activate_due(session) == 45
+    # Seven parts of seven ids; on PostgreSQL each commits on a connection of its own, SQLite
+    # (one writer) queues them all in one go.
+    assert len(parts) == 7
+    queued = _queued_per_resident(services)
+    assert len(queued) == 45 and set(queued.values()) == {1}
+    if services.db.is_postgresql:
+        with services.db.session_scope() as session:
+            transactions = session.scalar(
+                text("SELECT count(DISTINCT xmin::text) FROM outbound_messages")
+            )
+        assert transactions == 7
+    with services.db.session_scope() as session:
+        assert session.get(Campaign, campaign_id).fanned_out_at is not None
+        assert fanout.activate_due(session) == 0
+
+
+def test_a_launch_cut_short_after_some_parts_is_finished_by_the_next_activation(
+    services, monkeypatch
+):
+    """A worker that died after committing some parts: the next activation queues the rest."""
+    monkeypatch.setattr(fanout, "PARTS_AFTER", 10)
+    monkeypatch.setattr(fanout, "PART_SIZE", 10)
+    town = add_community(services, **ALWAYS_OPEN)
+    add_residents(services, town, "simulator", [f"sim-resident{n:04d}" for n in range(40)])
+    campaign_id = _scheduled(services, town)
+    with services.db.session_scope() as session:
+        campaign = session.get(Campaign, campaign_id)
+        first = min(campaign.prompts, key=lambda prompt: prompt.position)
+        launch_values = fanout._Launch(
+            campaign.id, town, campaign.language, first.id, dict(first.text), datetime.now(UTC)
+        )
+        low, high = fanout._parts(session, town)[1]
+    # Only the second part got committed before the worker died.
+    with services.db.session_scope() as session:
+        assert (
+            fanout._queue_first_prompt(session, launch_values, datetime.now(UTC), (low, high)) == 10
+        )
+    with services.db.session_scope() as session:
+        assert fanout.activate_due(session) == 30
+    queued = _queued_per_resident(services)
+    assert len(queued) == 40 and set(queued.values()) == {1}
+
+
 def test_a_large_launch_leaves_the_planner_statistics_of_what_it_queued(services, monkeypatch):
     if not services.db.is_postgresql:
         pytest.skip("planner statistics are PostgreSQL's")

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot import campaigns as campaign_files
-from bot import coverage
+from bot import coverage, fanout
 from bot.progress import campaign_progress
 from storage import exports
 from storage.models import Campaign, Community
@@ -180,7 +180,7 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
         target = community_or_fail(session, slug)
         starts_at = parse_when(start, parse_timezone(target.timezone), "--start") if start else None
         try:
-            launched = campaign_files.launch(session, target, spec, starts_at)
+            launched = campaign_files.launch(session, target, spec, starts_at, fan_out_now=False)
         except campaign_files.LaunchError as exc:
             fail(str(exc))
         zone = parse_timezone(target.timezone)
@@ -192,6 +192,12 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
             f"({launched.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z)"
         )
         click.echo(f"launched {spec.slug} in {slug} {when}: {len(spec.prompts)} prompt(s)")
+        campaign_id, running = launched.id, launched.status == "active"
+    if running:
+        # Committed first, so that a large launch can be queued in parts (bot/fanout.py).
+        with ctx.services.db.session_scope() as session:
+            queued = fanout.activate_due(session, campaign_id=campaign_id)
+        click.echo(f"queued the first prompt for {queued} resident(s)")
 
 
 @campaign.command("list")
