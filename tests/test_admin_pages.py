@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storage.models import Campaign, Community, UserCommunity
+from storage.models import Campaign, Community, OutboundMessage, UserCommunity
 from tests.admin_support import add_user, log_in, post_form
 from tests.helpers import Phone, add_campaign, add_community
 
@@ -69,6 +69,7 @@ def test_a_community_form_with_mistakes_says_what_to_fix(client, organiser, chan
 
 
 def test_a_starter_fills_the_form_and_launches_with_its_translations(client, organiser):
+    Phone(organiser, address="+447700900777").join()  # there before the launch
     page = client.get("/admin/communities/cumnock/campaigns/new?starter=festival-ideas")
     html = page.get_data(as_text=True)
     assert "Ideas for the winter festival" in html and 'data-segments="1"' in html
@@ -98,6 +99,13 @@ def test_a_starter_fills_the_form_and_launches_with_its_translations(client, org
             "Am bu toigh leat cuideachadh?"
         )}  # fmt: skip
     assert "What's one thing" in Phone(organiser).join()[-1]
+    with organiser.db.session_scope() as session:
+        queued = session.scalars(
+            select(OutboundMessage.text).where(
+                OutboundMessage.kind == "prompt", OutboundMessage.in_reply_to_id.is_(None)
+            )
+        )
+        assert list(queued) == ["What's one thing that would make the festival feel like yours?"]
 
 
 def test_a_campaign_from_scratch_can_be_scheduled_in_local_time(client, organiser):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import campaigns as campaign_files
-from bot import progress
+from bot import fanout, progress
 from storage import dashboard
 from storage.models import Campaign, utcnow
 from webhooks.admin.access import community_or_404, organisers_only
@@ -126,10 +126,16 @@ def new_campaign(slug: str) -> Response | str:
                 starts_at = None
                 if form.start.data is not None:
                     starts_at = form.start.data.replace(tzinfo=ZoneInfo(community.timezone))
-                launched = campaign_files.launch(session, community, spec, starts_at)
+                launched = campaign_files.launch(
+                    session, community, spec, starts_at, fan_out_now=False
+                )
             except (campaign_files.PromptFileError, campaign_files.LaunchError) as exc:
                 problem = WHERE_PREFIX.sub("", str(exc))
             else:
+                session.commit()
+                if launched.status == "active":
+                    # Committed first, so that a large launch can be queued in parts.
+                    fanout.activate_due(session, campaign_id=launched.id)
                 flash(
                     f"Launched {launched.title}."
                     if launched.status == "active"
