@@ -106,10 +106,21 @@ class TokenBucket:
             self.rate = per_second * RATE_SHARE
             self.burst = max(1.0, min(MAX_BURST, per_second - self.rate))
         self.clock = clock
+        self.per_second = per_second
+        self.in_flight = in_flight
         self._tokens = self.burst
         self._updated: float | None = None
         self._log: collections.deque[tuple[float, float]] = collections.deque()
         self._used = 0.0
+
+    def retuned(self, per_second: float) -> TokenBucket:
+        """The same limit at another rate, remembering what was sent and the tokens left."""
+        bucket = TokenBucket(per_second, self.clock, self.in_flight)
+        bucket._tokens = min(bucket.burst, self._tokens)
+        bucket._updated = self._updated
+        bucket._log = self._log
+        bucket._used = self._used
+        return bucket
 
     def _refill(self, now: float) -> None:
         if self._updated is not None and now > self._updated:
@@ -152,7 +163,8 @@ class Pacer:
     """Blocks each send until every limit it falls under allows it; safe across threads.
 
     `in_flight` is the most messages one limit can have on the wire at once: the sender's
-    threads per lane.
+    threads per lane. With `share(n)` it paces for 1/n of every limit: n worker processes send
+    for one deployment, and the provider counts them all.
     """
 
     def __init__(
@@ -169,14 +181,26 @@ class Pacer:
         self._lock = threading.Lock()
         self._windows: dict[str, TokenBucket] = {}
         self._held_until: dict[str, float] = {}
+        self.workers = 1
 
     def _window(self, key: str, per_second: float) -> TokenBucket:
         window = self._windows.get(key)
         if window is None:
             if len(self._windows) > MAX_WINDOWS:
                 self._forget_idle()
-            window = self._windows[key] = TokenBucket(per_second, self.clock, self.in_flight)
+            window = self._windows[key] = TokenBucket(
+                per_second / self.workers, self.clock, self.in_flight
+            )
         return window
+
+    def share(self, workers: int) -> None:
+        """Pace for 1/`workers` of every limit from now on (sends already made still count)."""
+        workers = max(1, workers)
+        with self._lock:
+            if workers != self.workers:
+                scale, self.workers = self.workers / workers, workers
+                for key, window in self._windows.items():
+                    self._windows[key] = window.retuned(window.per_second * scale)
 
     def _forget_idle(self) -> None:
         now = self.clock()

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot import fanout, outbox
+from bot.presence import HEARTBEAT_SECONDS, STALE_SECONDS, Presence
 from bot.sender import OutboxSender
 from storage.crypto import Vault
 from storage.db import Database
@@ -157,10 +158,15 @@ class Worker:
         context: JobContext,
         jobs: list[Job] | None = None,
         leadership: Leadership | None = None,
+        presence: Presence | None = None,
     ) -> None:
         self.context = context
         self.leadership = leadership or Leadership(context.db)
+        self.presence = presence or Presence(context.db, context.sender.pacer)
         self.jobs = list(JOBS if jobs is None else jobs)
+        # Every worker, leader or not, keeps its heartbeat and its share of the limits fresh.
+        self.jobs.append(Job("presence", self._heartbeat, HEARTBEAT_SECONDS, leader_only=False))
+        self._first_send_after = 0.0
         # The sender loop runs on threads of its own, one per lane, on every worker: a lane can
         # drain for many seconds, longer than any job interval.
         self._lanes = [
@@ -179,6 +185,10 @@ class Worker:
 
     def start(self) -> None:
         """Start every job now and then at its interval."""
+        if self._heartbeat(self.context) > 1:
+            # The workers already sending pace to their new share at their next heartbeat: wait
+            # for it rather than add this worker's share to their whole ones meanwhile.
+            self._first_send_after = HEARTBEAT_SECONDS
         now = datetime.now(UTC)
         for job in self.jobs:
             self.scheduler.add_job(
@@ -198,8 +208,17 @@ class Worker:
             ", ".join(thread.name for thread in self._lanes),
         )
 
+    def _heartbeat(self, _context: JobContext) -> int:
+        try:
+            return self.presence.beat()
+        except Exception:
+            log.exception("heartbeat failed; pacing to 1/%d as before", self.presence.workers)
+            return self.presence.workers
+
     def _send_loop(self, lane: str) -> None:
         sender = self.context.sender
+        if self._first_send_after:
+            sender.stopping.wait(self._first_send_after)
         while not sender.stopping.is_set():
             try:
                 sent = sender.drain_lane(lane)
@@ -231,4 +250,10 @@ class Worker:
         self.scheduler.shutdown(wait=True)
         self.context.sender.stop()
         self.leadership.release()
+        try:
+            self.presence.leave()
+        except Exception:
+            log.exception(
+                "could not remove this worker's heartbeat; it goes stale in %ss", STALE_SECONDS
+            )
         log.info("scheduler stopped")

@@ -488,3 +488,19 @@ class ProfileAnswer(Base):
     choice: Mapped[str | None] = mapped_column(String(64))
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
+
+
+class WorkerProcess(Base):
+    """A running `voices worker` (or `voices serve`), seen by its heartbeat.
+
+    The providers' rate limits are for the whole deployment, so each live worker paces itself to
+    its share of them (bot/presence.py).
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

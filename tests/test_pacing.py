@@ -138,3 +138,36 @@ def test_telegram_keeps_one_a_second_per_chat_within_its_overall_rate():
     assert _most_in_any_window(every, [1.0] * len(every)) <= 30
     for times in granted.values():
         assert _most_in_any_window(times, [1.0] * len(times)) <= 1
+
+
+def test_two_workers_each_send_half_and_together_never_more_than_the_limit():
+    """Each pacer alone keeps to its share; the provider sees both workers' sends together."""
+    clock = Clock()
+    first = Pacer(PacingLimits(twilio_segments_per_second=10), clock=clock, sleep=clock.sleep)
+    second = Pacer(PacingLimits(twilio_segments_per_second=10), clock=clock, sleep=clock.sleep)
+    first.share(2)
+    second.share(2)
+    granted = []
+    for _ in range(100):  # the two workers take turns at the same provider
+        for pacer in (first, second):
+            assert pacer.wait("sms", "+447700900001", "hi", "+447700900000")
+            granted.append(clock())
+    assert _most_in_any_window(granted, [1.0] * len(granted)) <= 10
+    assert granted[-1] - granted[0] < 200 / (10 * RATE_SHARE) * 1.05
+
+
+def test_a_new_share_keeps_what_was_sent_in_the_last_second():
+    """Going from one worker to two halves the rate without a fresh burst at the change."""
+    clock = Clock()
+    pacer = Pacer(PacingLimits(twilio_segments_per_second=10), clock=clock, sleep=clock.sleep)
+    before = _send(pacer, clock, 30)
+    pacer.share(2)
+    after = _send(pacer, clock, 30)
+    granted = before + after
+    assert _most_in_any_window(granted, [1.0] * len(granted)) <= 10
+    # After the change, five a second at most (its window of 1.01 s keeps at most 5).
+    assert _most_in_any_window(after, [1.0] * len(after)) <= 5
+    assert after[-1] - after[0] >= 29 / 5 * 0.95
+    pacer.share(1)
+    again = _send(pacer, clock, 30)
+    assert again[-1] - again[0] < 29 / 10 * 1.1

@@ -32,7 +32,13 @@ from tests.conftest import (
 from tests.fault_stats import REPORT
 from tests.helpers import add_community
 from tests.outbox_support import add_residents, fast_sender
-from tests.test_campaign_sending import ALWAYS_OPEN, FIRST_PROMPT, TEST_LIMITS, _launch
+from tests.test_campaign_sending import (
+    ALWAYS_OPEN,
+    FIRST_PROMPT,
+    TEST_LIMITS,
+    _launch,
+    _most_in_any_second,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
@@ -199,16 +205,16 @@ def test_two_workers_on_one_postgresql_send_each_message_once(
     if not live_services.db.is_postgresql:
         pytest.skip("SQLite has one worker process; two workers need PostgreSQL")
     town = add_community(live_services, **ALWAYS_OPEN)
-    phones = [f"+4477008{n:05d}" for n in range(500)]
-    chats = [str(6_100_000 + n) for n in range(500)]
+    phones = [f"+4477008{n:05d}" for n in range(1000)]
+    chats = [str(6_100_000 + n) for n in range(1000)]
     add_residents(live_services, town, "sms", phones)
     add_residents(live_services, town, "telegram", chats)
     # Scheduled for later, then due: the leader's activation job fans the launch out.
     campaign_id = _launch(live_services, town, starts_at=utcnow() + timedelta(hours=1))
     env = _worker_env(database_url, tmp_path, twilio_api, telegram_api)
-    # Slower pacing (each worker paces itself), so the launch lasts long enough for both to
-    # take a share; each worker has its own sending number and bot token, so the fakes can tell
-    # whose message each one was.
+    # The rates are the deployment's: each worker paces to half of them, 50/s, well under what
+    # one worker manages here (90-100/s), so the halving shows at the provider. Each worker has
+    # its own sending number and bot token, so the fakes can tell whose message each one was.
     env.update(TELEGRAM_MAX_PER_SECOND="100", TWILIO_SEGMENTS_PER_SECOND="100")
     workers = [
         WorkerProcess(
@@ -219,6 +225,11 @@ def test_two_workers_on_one_postgresql_send_each_message_once(
     ]
     try:
         _wait_for(lambda: all("worker: sending" in w.output() for w in workers), 20, "both workers")
+        _wait_for(
+            lambda: all("2 worker(s) share the providers' limits" in w.output() for w in workers),
+            20,
+            "each worker to hear the other's heartbeat",
+        )
         with live_services.db.session_scope() as session:
             session.execute(
                 update(Campaign)
@@ -226,7 +237,7 @@ def test_two_workers_on_one_postgresql_send_each_message_once(
                 .values(starts_at=utcnow() - timedelta(seconds=1))
             )
         _wait_for(
-            lambda: _statuses(live_services)["sent"] == 1000,
+            lambda: _statuses(live_services)["sent"] == 2000,
             40,
             "the two workers to send the launch",
         )
@@ -248,10 +259,26 @@ def test_two_workers_on_one_postgresql_send_each_message_once(
         + sum(1 for c in telegram_api.calls_for("sendMessage") if c.token == f"12345{n}:TEST")
         for n in (1, 2)
     ]
-    assert sum(shares) == 1000
+    assert sum(shares) == 2000
     assert min(shares) > 0, f"both workers sent part of the launch ({shares})"
+    # The providers' own clocks: each worker kept to half the deployment's rates, and the two
+    # together to the whole.
+    sms_times = {
+        n: [c.at for c in twilio_api.messages() if c.from_ == f"+44770090000{n}"] for n in (1, 2)
+    }
+    telegram_times = {
+        n: [c.at for c in telegram_api.calls_for("sendMessage") if c.token == f"12345{n}:TEST"]
+        for n in (1, 2)
+    }
+    # At a rate this slow the pacer lets at most 50 go in any 1.01 s; a message let go just
+    # before a second began can still reach the provider in it, at most one per sending thread.
+    most = [_most_in_any_second(times) for times in (*sms_times.values(), *telegram_times.values())]
+    assert max(most) <= 50 + THREADS, f"a worker went past its half of the rates: {most}"
+    for together in (sms_times[1] + sms_times[2], telegram_times[1] + telegram_times[2]):
+        assert _most_in_any_second(together) <= 100 + 2 * THREADS
     REPORT.append(
-        f"two workers: 1000 prompts, each sent once, split {shares[0]}/{shares[1]}; "
+        f"two workers: 2000 prompts, each sent once, split {shares[0]}/{shares[1]}, at most "
+        f"{max(most):.0f} a second each against 100/s shared; "
         f"scheduled jobs on worker {leaders.index(1) + 1} only"
     )
 
