@@ -12,7 +12,16 @@ from sqlalchemy.engine import make_url
 from bench.ceiling_app import metadata as ceiling_metadata
 from storage.crypto import Vault
 from storage.db import Database
-from storage.models import Assignment, Campaign, Community, InboundMessage, Prompt, Resident, utcnow
+from storage.models import (
+    Assignment,
+    Campaign,
+    Community,
+    InboundMessage,
+    OutboundMessage,
+    Prompt,
+    Resident,
+    utcnow,
+)
 from storage.models import Response as ResponseRow
 
 APPLICATION_NAME = "voices-bench"
@@ -122,6 +131,31 @@ def seed(url: str, data_key: str, residents: int, prompts: int) -> list[Sender]:
                     "assigned_at": now,
                 }
                 for rid in ids
+            ],
+        )
+        # The launch that asked them left one sent prompt each in the outbox, as a real town's
+        # would: the planner's statistics then describe an outbox with rows in it (analysed
+        # empty, a plan cached early in the run scans all of it for every message as it grows;
+        # see BENCHMARKS.md, Inbound, 2026-12-06).
+        first_text = campaign.prompts[0].text["en"]
+        session.execute(
+            insert(OutboundMessage),
+            [
+                {
+                    "community_id": town.id,
+                    "resident_id": rid,
+                    "channel": sender.channel,
+                    "kind": "prompt",
+                    "text": first_text,
+                    "status": "sent",
+                    "dedupe_key": f"prompt:{rid}:{first_prompt}:1",
+                    "campaign_id": campaign.id,
+                    "prompt_id": first_prompt,
+                    "attempts": 1,
+                    "created_at": now,
+                    "sent_at": now,
+                }
+                for rid, sender in zip(ids, senders, strict=True)
             ],
         )
     analyse(db)
