@@ -164,9 +164,10 @@ class Worker:
         self.leadership = leadership or Leadership(context.db)
         self.presence = presence or Presence(context.db, context.sender.pacer)
         self.jobs = list(JOBS if jobs is None else jobs)
-        # Every worker, leader or not, keeps its heartbeat and its share of the limits fresh.
-        self.jobs.append(Job("presence", self._heartbeat, HEARTBEAT_SECONDS, leader_only=False))
         self._first_send_after = 0.0
+        # Every worker, leader or not, keeps its heartbeat and its share of the limits fresh, on a
+        # thread of its own (as a scheduler job it would log two lines every five seconds).
+        self._heartbeats = threading.Thread(target=self._beat_loop, name="presence")
         # The sender loop runs on threads of its own, one per lane, on every worker: a lane can
         # drain for many seconds, longer than any job interval.
         self._lanes = [
@@ -185,7 +186,7 @@ class Worker:
 
     def start(self) -> None:
         """Start every job now and then at its interval."""
-        if self._heartbeat(self.context) > 1:
+        if self._heartbeat() > 1:
             # The workers already sending pace to their new share at their next heartbeat: wait
             # for it rather than add this worker's share to their whole ones meanwhile.
             self._first_send_after = HEARTBEAT_SECONDS
@@ -200,6 +201,7 @@ class Worker:
                 next_run_time=now,
             )
         self.scheduler.start()
+        self._heartbeats.start()
         for thread in self._lanes:
             thread.start()
         log.info(
@@ -208,12 +210,16 @@ class Worker:
             ", ".join(thread.name for thread in self._lanes),
         )
 
-    def _heartbeat(self, _context: JobContext) -> int:
+    def _heartbeat(self) -> int:
         try:
             return self.presence.beat()
         except Exception:
             log.exception("heartbeat failed; pacing to 1/%d as before", self.presence.workers)
             return self.presence.workers
+
+    def _beat_loop(self) -> None:
+        while not self.context.sender.stopping.wait(HEARTBEAT_SECONDS):
+            self._heartbeat()
 
     def _send_loop(self, lane: str) -> None:
         sender = self.context.sender
@@ -247,6 +253,8 @@ class Worker:
         self.context.sender.stopping.set()
         for thread in self._lanes:
             thread.join()
+        if self._heartbeats.is_alive():
+            self._heartbeats.join()
         self.scheduler.shutdown(wait=True)
         self.context.sender.stop()
         self.leadership.release()

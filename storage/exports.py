@@ -14,6 +14,8 @@ from datetime import datetime
 from itertools import islice
 from typing import IO, Any
 
+import psycopg
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import DateTime, String, bindparam, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
@@ -187,9 +189,6 @@ def _postgresql_csv(session: Session, spec: ExportFilter) -> Generator[bytes]:
     text is left as it was written. Early close (a download cut short) cancels the COPY and
     rolls back to a savepoint, so the session can go on.
     """
-    import psycopg
-    from psycopg.pq import ExecStatus
-
     driver = session.connection().connection.driver_connection
     compiled = _postgresql_query(spec, empty_as_null=True).compile(
         dialect=session.get_bind().dialect
@@ -248,15 +247,11 @@ def _postgresql_csv(session: Session, spec: ExportFilter) -> Generator[bytes]:
 
 
 def _raise_for(result: Any) -> None:
-    from psycopg import errors
-
-    raise errors.error_from_result(result)
+    raise psycopg.errors.error_from_result(result)
 
 
 def _abandon_copy(driver: Any) -> None:
     """Stop a COPY part-way: ask the server to cancel it, then read to its end, discarding."""
-    from psycopg.pq import TransactionStatus
-
     pgconn = driver.pgconn
     if pgconn.transaction_status != TransactionStatus.ACTIVE:
         return

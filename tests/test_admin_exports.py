@@ -34,6 +34,7 @@ def test_staff_download_csv_jsonl_and_xlsx_with_the_contract_columns(client, ans
     base = "/admin/communities/cumnock/export"
     as_csv = client.get(base + ".csv")
     assert as_csv.is_streamed and as_csv.mimetype == "text/csv"
+    assert as_csv.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
     assert "attachment" in as_csv.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
     assert tuple(table[0]) == COLUMNS

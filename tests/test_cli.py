@@ -39,6 +39,7 @@ def test_organiser_journey_add_launch_list(env):
         "cumnock",
     )
     assert code == 0 and "festival-ideas" in out
+    assert "queued the first prompt for 0 resident(s)" in out  # nobody has joined yet
     code, out = run("community", "list")
     assert "cumnock" in out
     code, out = run("campaign", "list", "--community", "cumnock")
@@ -58,6 +59,7 @@ def test_a_launch_with_a_local_start_time_is_scheduled(env):
     )
     assert code == 0
     assert "2099-07-01 10:00 Europe/London (2099-07-01T09:00Z)" in out  # summer time
+    assert "queued" not in out, "a scheduled launch is queued at its start time, not now"
 
 
 MISTAKES = {

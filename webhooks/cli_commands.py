@@ -197,7 +197,10 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
         # Committed first, so that a large launch can be queued in parts (bot/fanout.py).
         with ctx.services.db.session_scope() as session:
             queued = fanout.activate_due(session, campaign_id=campaign_id)
-        click.echo(f"queued the first prompt for {queued} resident(s)")
+        click.echo(
+            f"queued the first prompt for {queued} resident(s); anyone with another campaign's "
+            "question open gets it after answering that one"
+        )
 
 
 @campaign.command("list")

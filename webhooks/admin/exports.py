@@ -117,7 +117,7 @@ def export(slug: str, fmt: str) -> Response:
     name = f"{slug}-responses-{utcnow():%Y%m%d-%H%M}.{fmt}"
     return Response(
         body,
-        mimetype=MEDIA_TYPES[fmt],
+        content_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
