@@ -28,12 +28,15 @@ run: install
 	$(BIN)/voices demo
 	$(BIN)/voices serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (SQLite, or the database in TEST_DATABASE_URL)
+## test: lint, the import contracts (.importlinter), then the whole suite (SQLite, or TEST_DATABASE_URL)
 test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 format: install-test

@@ -31,13 +31,13 @@ from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.campaigns import launch, parse_prompt_file
+from bot.campaigns.fanout import activate_due
+from bot.campaigns.prompt_files import launch, parse_prompt_file
 from bot.channels.sms import TwilioSender
-from bot.fanout import activate_due
 from bot.messages import Outbound
-from bot.pacing import Pacer, PacingLimits
-from bot.sender import OutboxSender, SenderPolicy
-from bot.twilio_outbox import TwilioChannelSender
+from bot.sending.pacing import Pacer, PacingLimits
+from bot.sending.sender import OutboxSender, SenderPolicy
+from bot.sending.twilio_outbox import TwilioChannelSender
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import Community, OutboundMessage, Resident, utcnow

@@ -28,10 +28,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select, update
 
-from bot import inbox, nudges
-from bot.campaigns import launch, parse_prompt_file
+from bot.campaigns import nudges
+from bot.campaigns.prompt_files import launch, parse_prompt_file
+from bot.conversation import inbox
 from bot.messages import Inbound
-from bot.quiet_hours import SendingHours
+from bot.sending.quiet_hours import SendingHours
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import (

@@ -25,7 +25,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
-from bot import coverage, nudges
+from bot.campaigns import nudges
+from bot.insights import coverage
 from storage.crypto import Vault
 from storage.db import Database
 

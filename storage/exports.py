@@ -19,7 +19,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import DateTime, String, bindparam, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from bot.campaigns import pick_text
+from storage.languages import pick_text
 from storage.models import Campaign, Community, Prompt, Resident, Response, UTCDateTime
 from storage.redact import redact
 
@@ -95,7 +95,7 @@ def _json_text(texts: Any, key: Any) -> Any:
 
 
 def _asked_in_sql(texts: Any, language: Any, campaign_language: Any) -> Any:
-    """bot.campaigns.pick_text in SQL: the resident's language, its base language, the
+    """bot.campaigns.prompt_files.pick_text in SQL: the resident's language, its base language, the
     campaign's (else "en"), else the first text in the file's order (a json column keeps it)."""
     base = func.split_part(func.coalesce(language, ""), "-", 1)
     first = (

@@ -7,9 +7,9 @@ import re
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
+from bot.services import Services
 from storage import users
 from storage.models import Community
-from webhooks.services import Services
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

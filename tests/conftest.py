@@ -18,10 +18,10 @@ from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from bot.config import Settings
+from bot.services import Services
 from storage.db import Database
 from storage.models import Base
 from webhooks.app import create_app
-from webhooks.services import Services
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PUBLIC_BASE_URL = "https://voices.example.org"

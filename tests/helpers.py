@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot import inbox
-from bot.campaigns import launch, parse_prompt_file
+from bot.campaigns.prompt_files import launch, parse_prompt_file
+from bot.conversation import inbox
 from bot.messages import Inbound
+from bot.services import Services
 from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
-from webhooks.services import Services
 
 _ids = itertools.count(1)
 

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from bot.pacing import Pacer, PacingLimits
-from bot.sender import OutboxSender, SenderPolicy
+from bot.cli.sending import build_sender
+from bot.sending.pacing import Pacer, PacingLimits
+from bot.sending.sender import OutboxSender, SenderPolicy
+from bot.services import Services
 from storage.models import OutboundMessage, Resident, utcnow
-from webhooks.cli_sending import build_sender
-from webhooks.services import Services
 
 FAST_POLICY = SenderPolicy(batch_size=50, base_backoff_seconds=0.05, max_backoff_seconds=0.2)
 

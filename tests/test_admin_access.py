@@ -7,11 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bot.services import Services
 from storage.models import LoginFailure, User
 from tests.admin_support import PASSWORD, add_user, csrf_token, log_in, post_form
 from tests.helpers import add_campaign, add_community
 from webhooks.app import create_app
-from webhooks.services import Services
 
 
 @pytest.fixture

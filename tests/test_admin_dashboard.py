@@ -8,7 +8,7 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from bot import profile
+from bot.conversation import profile
 from storage.models import Campaign, ProfileAnswer, Resident, Response
 from storage.themes import ThemeFilter, theme_map
 from tests.admin_support import add_user, csrf_token, log_in

@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, text
 
-from bot import fanout
-from bot.campaigns import launch, parse_prompt_file
-from bot.outbox import reclaim_stuck
-from bot.pacing import PacingLimits
+from bot.campaigns import fanout
+from bot.campaigns.prompt_files import launch, parse_prompt_file
+from bot.sending.outbox import reclaim_stuck
+from bot.sending.pacing import PacingLimits
 from storage.models import Campaign, Community, OutboundMessage, Resident
 from tests.conftest import post_twilio
 from tests.helpers import FESTIVAL, add_community

@@ -7,7 +7,8 @@ import json
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from bot import consent, texts
+from bot import texts
+from bot.conversation import consent
 from storage.models import (
     Community,
     Consent,

@@ -11,15 +11,15 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from bot import inbox
+from bot.conversation import inbox
 from bot.messages import Inbound
+from bot.services import Services
 from storage.db import Database
 from storage.models import Base, InboundMessage, OutboundMessage, Resident, Response, utcnow
 from tests.conftest import load_twilio, post_twilio
 from tests.helpers import add_campaign, add_community
 from tests.pg_cluster import ThrowawayCluster, find_bin_dir
 from webhooks.app import create_app
-from webhooks.services import Services
 
 pytestmark = pytest.mark.slow
 PATH = "/webhooks/twilio/sms"

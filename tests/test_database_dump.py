@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import MetaData, select
 
-from bot import safeguarding
+from bot.conversation import safeguarding
 from storage.models import Base, Community
 from tests.conftest import TELEGRAM_SECRET, load_telegram, load_twilio, post_twilio
 from tests.helpers import add_campaign, add_community

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.engine import read_command
+from bot.conversation.engine import read_command
 from storage.models import Assignment, Consent, InboundMessage, Resident, Response
 from tests.helpers import FESTIVAL, Phone, add_campaign, add_community
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from bot import residents, retention, safeguarding
+from bot.conversation import residents, retention, safeguarding
 from storage.models import (
     Assignment,
     Community,

@@ -93,10 +93,10 @@ def test_a_download_cut_short_leaves_the_session_usable(services, monkeypatch):
 
 
 def test_the_prompt_asked_is_chosen_by_language_as_the_bot_chose_it(services):
-    """PostgreSQL picks the asked text in SQL; it must agree with bot.campaigns.pick_text."""
+    """PostgreSQL picks the asked text in SQL; it must agree with pick_text."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.campaigns import pick_text
+    from storage.languages import pick_text
     from storage.models import Campaign, Prompt, Resident
 
     community_id = add_community(services)

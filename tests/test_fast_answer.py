@@ -1,4 +1,4 @@
-"""The one-transaction answer (bot.fast_answer) leaves the database and the replies exactly as the
+"""The one-transaction answer (fast_answer) leaves the database and the replies exactly as the
 general store-then-process path does, takes only the common case, and never loses a message."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, DateTime, Text, cast, event, func, select, text
 
-from bot import inbox
-from bot.campaigns import launch, parse_prompt_file
-from bot.fanout import fan_out
+from bot.campaigns.fanout import fan_out
+from bot.campaigns.prompt_files import launch, parse_prompt_file
+from bot.conversation import inbox
 from bot.messages import Inbound
 from storage.models import Base, Community, InboundMessage, OutboundMessage, Response
 from tests.helpers import FESTIVAL, add_community

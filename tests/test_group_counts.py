@@ -11,8 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import coverage, jobs, nudges, profile
-from bot.scheduler import JOBS, JobContext
+from bot.campaigns import nudges
+from bot.conversation import profile
+from bot.insights import coverage
+from bot.worker import jobs
+from bot.worker.scheduler import JOBS, JobContext
 from storage.models import Assignment, GroupCount, OutboundMessage, Resident
 from tests.helpers import Phone, add_campaign, add_community
 from tests.test_groups import AGE, AREA, ask, join_group

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import coverage, nudges, profile
+from bot.campaigns import nudges
+from bot.conversation import profile
+from bot.insights import coverage
 from storage import exports
 from storage.models import OutboundMessage, ProfileAnswer, Response
 from tests.helpers import Phone, add_campaign, add_community, deliver_queued

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.engine import read_command
+from bot.conversation.engine import read_command
 from storage.models import InboundMessage, OutboundMessage, Resident
 from tests.conftest import TELEGRAM_SECRET, load_telegram, load_twilio, post_twilio
 from tests.fuzz_stats import tried

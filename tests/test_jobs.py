@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import jobs
-from bot.scheduler import JOBS
+from bot.worker import jobs
+from bot.worker.scheduler import JOBS
 
 
 def test_the_worker_knows_the_nudge_sweep_and_the_safeguarding_alerts():
@@ -27,11 +27,11 @@ def test_the_workers_alert_job_tells_the_lead_through_the_real_twilio_client(
 ):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from bot import safeguarding
-    from bot.scheduler import JobContext
+    from bot.cli.sending import build_sender
+    from bot.conversation import safeguarding
+    from bot.worker.scheduler import JobContext
     from storage.models import Community
     from tests.helpers import Phone, add_community
-    from webhooks.cli_sending import build_sender
 
     lead = "+447700900777"
     add_community(live_services)

@@ -46,7 +46,7 @@ def test_the_checkin_index_is_there_with_its_expression_and_condition(db):
 def test_due_checkins_can_be_a_range_scan_of_that_index(db):
     # The sweep's own query, planned with sequential scans priced out: the partial index must
     # be provably usable for it (its condition implied by the query's), not just present.
-    from bot import nudges
+    from bot.campaigns import nudges
     from storage.models import Community, utcnow
 
     with db.session_scope() as session:

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot import nudges
-from bot.residents import candidates
+from bot.campaigns import nudges
+from bot.conversation.residents import candidates
 from storage.models import Assignment, Community, OutboundMessage, Prompt, Resident, Response
 from tests.helpers import Phone, add_campaign, add_community, deliver_queued
 

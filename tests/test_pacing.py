@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bot.pacing import CATCH_UP_SECONDS, IN_FLIGHT, MAX_BURST, RATE_SHARE, Pacer, PacingLimits
+from bot.sending.pacing import (
+    CATCH_UP_SECONDS,
+    IN_FLIGHT,
+    MAX_BURST,
+    RATE_SHARE,
+    Pacer,
+    PacingLimits,
+)
 from bot.texts import sms_segments
 
 

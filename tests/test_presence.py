@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.pacing import Pacer, PacingLimits
-from bot.presence import STALE_SECONDS, Presence
-from bot.scheduler import JobContext, Worker
+from bot.sending.pacing import Pacer, PacingLimits
+from bot.sending.presence import STALE_SECONDS, Presence
+from bot.worker.scheduler import JobContext, Worker
 from storage.models import WorkerProcess
 
 
@@ -57,7 +57,7 @@ def test_a_worker_that_died_stops_counting_once_its_heartbeat_is_stale(db):
 
 
 def test_a_worker_joining_others_waits_for_them_to_take_their_new_share(services):
-    from webhooks.cli_sending import build_sender  # the real sender, as `voices worker` builds it
+    from bot.cli.sending import build_sender  # the real sender, as `voices worker` builds it
 
     already = Presence(services.db, Pacer())
     already.beat()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns import PromptFileError, parse_duration, parse_prompt_file
+from bot.campaigns.prompt_files import PromptFileError, parse_duration, parse_prompt_file
 from bot.texts import sms_segments
 
 PROMPTS = sorted((Path(__file__).parent.parent / "prompts").glob("*.yaml"))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.quiet_hours import SendingHours
+from bot.sending.quiet_hours import SendingHours
 
 LONDON = SendingHours("Europe/London", "20:00", "09:00")
 

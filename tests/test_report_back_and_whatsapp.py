@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from bot.outbox import release_held_whatsapp
+from bot.sending.outbox import release_held_whatsapp
 from storage.models import Community, OutboundMessage, Resident, utcnow
 from tests.helpers import Phone, add_campaign, add_community
 from tests.outbox_support import add_residents, fast_sender, send_until_idle

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import safeguarding
+from bot.conversation import safeguarding
 from storage.models import Community, OutboundMessage, Response, SafeguardingAlert
 from tests.conftest import load_telegram, load_twilio, post_twilio
 from tests.fuzz_stats import tried

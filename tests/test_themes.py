@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.cli.themes import render_text
 from storage.theme_groups import group_shares, groups_by_question
 from storage.theme_words import content_words
 from storage.themes import Answer, ThemeFilter, ThemeMap, find_themes, theme_map
 from tests.theme_answers import Written, community_id, realistic_answers, store
-from webhooks.cli_themes import render_text
 
 CONTACT = re.compile(r"@|\d[\d\s().-]{5,}\d")
 

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.services import Services
 from storage.db import Database
 from storage.models import Response
 from tests.helpers import add_campaign, add_community
 from webhooks.app import create_app
-from webhooks.services import Services
 
 
 def test_healthz_says_ok_when_the_database_answers(client):

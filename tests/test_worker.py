@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from bot.scheduler import JOBS, Job, JobContext, Leadership, Worker
+from bot.worker.scheduler import JOBS, Job, JobContext, Leadership, Worker
 from storage.db import Database
 from storage.models import Campaign, OutboundMessage, utcnow
 from tests.conftest import DATA_KEY

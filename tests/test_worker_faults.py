@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.scheduler import JobContext, Leadership, Worker
-from bot.sender import FLUSH_EVERY, SenderPolicy
+from bot.sending.sender import FLUSH_EVERY, SenderPolicy
+from bot.worker.scheduler import JobContext, Leadership, Worker
 from storage.models import Campaign, OutboundMessage, utcnow
 from tests.conftest import (
     DATA_KEY,

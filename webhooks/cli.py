@@ -7,16 +7,51 @@ import sys
 import click
 from sqlalchemy.exc import OperationalError
 
-from webhooks import (  # noqa: F401  (they register the sub-commands)
-    cli_commands,
-    cli_reach,
-    cli_run,
-    cli_safety,
-    cli_sending,
-    cli_themes,
-    cli_users,
+from bot.cli import (  # noqa: F401  (they register the sub-commands)
+    commands,
+    reach,
+    run,
+    safety,
+    sending,
+    themes,
+    users,
 )
-from webhooks.cli_base import EXIT_USER_ERROR, UserError, cli
+from bot.cli.base import EXIT_USER_ERROR, Context, UserError, cli, pass_ctx
+from bot.cli.run import demo_login_file
+from bot.cli.sending import build_worker
+from webhooks.app import create_app
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Development server: web pages, webhooks, simulator, scheduler and sender in one process."""
+    app = create_app(ctx.settings, built=ctx.services)
+    base = f"http://{host}:{port}"
+    for notice in ctx.settings.notices:
+        click.echo(notice)
+    for line in ctx.services.channel_lines():
+        click.echo(line)
+    click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
+    login = demo_login_file(ctx.settings)
+    if not ctx.settings.is_production and login.exists():
+        email, _, password = login.read_text().strip().partition(" ")
+        click.echo(f"Organiser pages: {base}/admin/ (log in as {email}, password {password})")
+    else:
+        click.echo(
+            f"Organiser pages: {base}/admin/ (make a login first: "
+            ".venv/bin/voices user add EMAIL --role admin)"
+        )
+    click.echo(f"Health check: {base}/healthz · stop with Ctrl+C")
+    # The in-process scheduler and sender; gunicorn's web workers never start one.
+    in_process = build_worker(ctx.services)
+    in_process.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        in_process.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

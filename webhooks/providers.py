@@ -10,9 +10,9 @@ from flask import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
-from bot import inbox, residents
 from bot.channels import sms, telegram
-from bot.delivery import deliver_replies
+from bot.conversation import inbox, residents
+from bot.sending.delivery import deliver_replies
 from storage.models import OutboundMessage, utcnow
 from webhooks.services import services
 

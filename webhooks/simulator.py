@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request, session
 from sqlalchemy import select
 
-from bot import inbox
 from bot.channels import simulator
+from bot.conversation import inbox
+from bot.sending import outbox
 from storage.models import Community, InboundMessage, OutboundMessage, Resident, utcnow
 from webhooks.services import services
 
@@ -54,7 +55,7 @@ def send():  # type: ignore[no-untyped-def]
     svc = services()
     reception = inbox.receive(svc.db, svc.vault, message)
     if not reception.duplicate:
-        inbox.mark_sent(
+        outbox.mark_sent(
             svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="simulator"
         )
     return jsonify(

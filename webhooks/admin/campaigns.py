@@ -13,8 +13,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from bot import campaigns as campaign_files
-from bot import fanout, progress
+from bot.campaigns import fanout, progress, prompt_files
 from storage import dashboard
 from storage.models import Campaign, utcnow
 from webhooks.admin.access import community_or_404, organisers_only
@@ -46,7 +45,7 @@ def _split(texts: dict[str, str] | None, language: str) -> tuple[str, dict[str, 
     return texts.pop(language, ""), texts
 
 
-def fill_from_starter(form: CampaignForm, spec: campaign_files.CampaignSpec) -> None:
+def fill_from_starter(form: CampaignForm, spec: prompt_files.CampaignSpec) -> None:
     """Put a starter file's campaign into the form; other languages ride along unchanged."""
     form.slug.data, form.title.data, form.language.data = spec.slug, spec.title, spec.language
     extra: dict[str, Any] = {"prompts": {}}
@@ -118,18 +117,18 @@ def new_campaign(slug: str) -> Response | str:
         community = community_or_404(session, slug)
         chosen = request.args.get("starter", "")
         if request.method == "GET" and chosen in available:
-            fill_from_starter(form, campaign_files.load_prompt_file(available[chosen]))
+            fill_from_starter(form, prompt_files.load_prompt_file(available[chosen]))
         problem = None
         if form.validate_on_submit():
             try:
-                spec = campaign_files.parse_prompt_file(form_to_source(form), name="the form")
+                spec = prompt_files.parse_prompt_file(form_to_source(form), name="the form")
                 starts_at = None
                 if form.start.data is not None:
                     starts_at = form.start.data.replace(tzinfo=ZoneInfo(community.timezone))
-                launched = campaign_files.launch(
+                launched = prompt_files.launch(
                     session, community, spec, starts_at, fan_out_now=False
                 )
-            except (campaign_files.PromptFileError, campaign_files.LaunchError) as exc:
+            except (prompt_files.PromptFileError, prompt_files.LaunchError) as exc:
                 problem = WHERE_PREFIX.sub("", str(exc))
             else:
                 session.commit()
@@ -197,7 +196,7 @@ def close_campaign(slug: str, campaign_slug: str) -> Response:
 @bp.post("/communities/<slug>/campaigns/<campaign_slug>/report-back")
 @organisers_only
 def report_back(slug: str, campaign_slug: str) -> Response:
-    """Send a "you said, we did" update to everyone who answered (bot.progress.report_back)."""
+    """Send a "you said, we did" update to everyone who answered (progress.report_back)."""
     form = ReportBackForm()
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)

@@ -10,15 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from bot import coverage as reach
-from bot import profile
+from bot.cli.commands import RESERVED_WORDS
+from bot.conversation import profile
+from bot.insights import coverage as reach
 from storage import dashboard, users
 from storage.models import DEFAULT_QUIET_HOURS, Community
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
 from webhooks.admin.forms import ActionForm, CommunityForm
-from webhooks.cli_commands import RESERVED_WORDS
 from webhooks.services import services
 
 

@@ -9,7 +9,7 @@ from threading import Lock
 from flask import render_template, request
 from sqlalchemy.orm import Session
 
-from bot import profile
+from bot.conversation import profile
 from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares, groups_by_question
 from storage.themes import Theme, ThemeFilter, ThemeMap, find_themes, select_answers
 from webhooks.admin.access import community_or_404

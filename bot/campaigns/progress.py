@@ -1,0 +1,150 @@
+"""How far a campaign has got (queued, sent, delivered, failed, answered) and closing the loop."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy.orm import Session
+
+from bot.sending.quiet_hours import SendingHours
+from bot.texts import sms_segments
+from storage.db import insert_missing
+from storage.models import Campaign, Community, OutboundMessage, Resident, Response, utcnow
+
+MAX_REPORT_BACK_SEGMENTS = 2
+
+
+class ReportBackError(ValueError):
+    """A report-back that cannot be sent; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One campaign's numbers; `heard_percent` is of the community's joined residents."""
+
+    queued: int
+    sent: int
+    delivered: int
+    failed: int
+    answered: int
+    joined: int
+
+    @property
+    def heard_percent(self) -> float:
+        return 100.0 * self.answered / self.joined if self.joined else 0.0
+
+
+def campaign_progress(session: Session, campaign: Campaign) -> Progress:
+    """Count the campaign's prompt sends by state and the residents who answered it."""
+    table = OutboundMessage
+    retrying = and_(table.status == "failed", table.next_attempt_at.is_not(None))
+    state = case(
+        (table.status.in_(("queued", "sending", "held")) | retrying, "queued"),
+        (table.status.in_(("sent", "accepted")), "sent"),
+        (table.status.in_(("delivered", "read")), "delivered"),
+        (table.status.in_(("failed", "undelivered")), "failed"),
+        else_="other",
+    )
+    counts = dict(
+        session.execute(
+            select(state, func.count())
+            .where(table.campaign_id == campaign.id, table.kind == "prompt")
+            .group_by(state)
+        ).all()
+    )
+    answered = (
+        session.scalar(
+            select(func.count(distinct(Response.resident_id))).where(
+                Response.campaign_id == campaign.id
+            )
+        )
+        or 0
+    )
+    joined = (
+        session.scalar(
+            select(func.count()).where(
+                Resident.community_id == campaign.community_id, Resident.status == "joined"
+            )
+        )
+        or 0
+    )
+    return Progress(
+        queued=counts.get("queued", 0),
+        sent=counts.get("sent", 0),
+        delivered=counts.get("delivered", 0),
+        failed=counts.get("failed", 0),
+        answered=answered,
+        joined=joined,
+    )
+
+
+def check_report_back_text(text: str) -> str:
+    """The stripped text, or ReportBackError when it is empty or longer than two SMS segments."""
+    body = text.strip()
+    if not body:
+        raise ReportBackError("the report-back text is empty; say what you did with what you heard")
+    segments, encoding = sms_segments(body)
+    if segments > MAX_REPORT_BACK_SEGMENTS:
+        limit = 306 if encoding == "GSM-7" else 134
+        raise ReportBackError(
+            f"the report-back text is {len(body)} characters, {segments} SMS segments; "
+            f"keep it within {limit} characters ({MAX_REPORT_BACK_SEGMENTS} segments)"
+        )
+    return body
+
+
+def report_back(session: Session, campaign: Campaign, text: str) -> int:
+    """Queue "you said, we did" to everyone who answered the campaign and is still joined.
+
+    Returns how many were queued; running it again with the same text queues nothing twice.
+    """
+    body = check_report_back_text(text)
+    community = session.get(Community, campaign.community_id)
+    assert community is not None
+    now = utcnow()
+    send_at = SendingHours.of(community).next_open(now)
+    version = f"{abs(hash_text(body)):x}"
+    answered = select(Response.resident_id).where(Response.campaign_id == campaign.id)
+    columns = OutboundMessage.__table__.c
+    rows = select(
+        literal(campaign.community_id),
+        Resident.id,
+        Resident.channel,
+        literal("report_back"),
+        literal(body),
+        literal("queued"),
+        literal(f"report_back:{campaign.id}:{version}:") + cast(Resident.id, String),
+        literal(campaign.id),
+        literal(0),
+        literal(send_at, type_=columns.next_attempt_at.type),
+        literal(now, type_=columns.created_at.type),
+    ).where(
+        Resident.community_id == campaign.community_id,
+        Resident.status == "joined",
+        Resident.id.in_(answered),
+    )
+    return insert_missing(
+        session,
+        OutboundMessage,
+        [
+            "community_id",
+            "resident_id",
+            "channel",
+            "kind",
+            "text",
+            "status",
+            "dedupe_key",
+            "campaign_id",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+        ],
+        rows,
+    )
+
+
+def hash_text(body: str) -> int:
+    """A stable short fingerprint of a text (Python's hash() changes between runs)."""
+    return int.from_bytes(hashlib.sha256(body.encode()).digest()[:6], "big")

@@ -1,0 +1,258 @@
+"""Prompt files become campaigns: parse and check a file, launch it in a community."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Campaign, Community, Prompt, utcnow
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_TEXT = 1600
+
+
+class PromptFileError(ValueError):
+    """A prompt file that does not fit; the message names the line and the reason."""
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    key: str
+    text: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """A checked prompt file."""
+
+    slug: str
+    title: str
+    language: str
+    prompts: tuple[PromptSpec, ...]
+    nudge_after_seconds: int | None
+    nudge_max: int
+    nudge_text: dict[str, str] | None
+    thanks: dict[str, str] | None
+    source: str
+
+
+def parse_duration(value: str) -> int:
+    """Turn '45s', '30m', '12h' or '2d' into seconds."""
+    match = DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 45s, 30m, 12h or 2d")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+class _Reader:
+    """Walks a composed YAML node tree so every complaint can name its line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, node: yaml.Node | None, reason: str) -> PromptFileError:
+        line = f"line {node.start_mark.line + 1}" if node is not None else "top"
+        return PromptFileError(f"{self.name}, {line}: {reason}")
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, f"{what} must be a mapping of keys to values")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = self.scalar(key_node, "a key")
+            if key in out:
+                raise self.fail(key_node, f"{key!r} appears twice")
+            out[key] = (key_node, value_node)
+        return out
+
+    def scalar(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, f"{what} must be plain text")
+        return str(node.value)
+
+    def text(self, node: yaml.Node, what: str, default_language: str) -> dict[str, str]:
+        if isinstance(node, yaml.ScalarNode):
+            value = node.value.strip()
+            if not value:
+                raise self.fail(node, f"{what} is empty")
+            if len(value) > MAX_TEXT:
+                raise self.fail(node, f"{what} is longer than {MAX_TEXT} characters")
+            return {default_language: value}
+        entries = self.mapping(node, f"{what} (a text, or a map of language to text)")
+        texts: dict[str, str] = {}
+        for language, (key_node, value_node) in entries.items():
+            if not LANG_RE.match(language):
+                raise self.fail(key_node, f"{language!r} is not a language code like en or gd")
+            value = self.scalar(value_node, f"{what} in {language}").strip()
+            if not value:
+                raise self.fail(value_node, f"{what} in {language} is empty")
+            if len(value) > MAX_TEXT:
+                raise self.fail(value_node, f"{what} is longer than {MAX_TEXT} characters")
+            texts[language] = value
+        if not texts:
+            raise self.fail(node, f"{what} has no text")
+        return texts
+
+
+def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
+    """Check a prompt file's text and return its campaign, or raise PromptFileError."""
+    reader = _Reader(name)
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark else "top"
+        raise PromptFileError(f"{name}, {where}: not valid YAML ({exc.problem})") from exc
+    if root is None:
+        raise PromptFileError(f"{name}: the file is empty")
+    top = reader.mapping(root, "the file")
+    allowed = {"slug", "title", "language", "prompts", "nudge", "thanks", "description"}
+    for key, (key_node, _) in top.items():
+        if key not in allowed:
+            raise reader.fail(key_node, f"unknown key {key!r} (expected one of {sorted(allowed)})")
+    for required in ("slug", "title", "prompts"):
+        if required not in top:
+            raise reader.fail(root, f"missing {required!r}")
+    slug_node = top["slug"][1]
+    slug = reader.scalar(slug_node, "slug").strip()
+    if not SLUG_RE.match(slug):
+        raise reader.fail(slug_node, "slug must be lower-case letters, digits and dashes")
+    title = reader.scalar(top["title"][1], "title").strip()
+    if not title:
+        raise reader.fail(top["title"][1], "title is empty")
+    language = "en"
+    if "language" in top:
+        language = reader.scalar(top["language"][1], "language").strip()
+        if not LANG_RE.match(language):
+            raise reader.fail(top["language"][1], f"{language!r} is not a language code")
+
+    prompts_node = top["prompts"][1]
+    if not isinstance(prompts_node, yaml.SequenceNode) or not prompts_node.value:
+        raise reader.fail(prompts_node, "prompts must be a list with at least one prompt")
+    prompts: list[PromptSpec] = []
+    seen: set[str] = set()
+    for item in prompts_node.value:
+        fields = reader.mapping(item, "each prompt")
+        for key, (key_node, _) in fields.items():
+            if key not in {"id", "text"}:
+                raise reader.fail(key_node, f"unknown prompt key {key!r} (expected id and text)")
+        if "id" not in fields or "text" not in fields:
+            raise reader.fail(item, "each prompt needs an id and a text")
+        key = reader.scalar(fields["id"][1], "prompt id").strip()
+        if not SLUG_RE.match(key.lower()) or len(key) > 64:
+            raise reader.fail(fields["id"][1], "prompt id must be letters, digits and dashes")
+        if key in seen:
+            raise reader.fail(fields["id"][1], f"prompt id {key!r} is used twice")
+        seen.add(key)
+        prompts.append(PromptSpec(key, reader.text(fields["text"][1], f"prompt {key!r}", language)))
+
+    nudge_after = None
+    nudge_max = 0
+    nudge_text = None
+    if "nudge" in top:
+        nudge = reader.mapping(top["nudge"][1], "nudge")
+        for key, (key_node, _) in nudge.items():
+            if key not in {"after", "max", "text"}:
+                raise reader.fail(
+                    key_node, f"unknown nudge key {key!r} (expected after, max, text)"
+                )
+        if "after" not in nudge or "text" not in nudge:
+            raise reader.fail(top["nudge"][1], "nudge needs after and text")
+        try:
+            nudge_after = parse_duration(reader.scalar(nudge["after"][1], "nudge after"))
+        except ValueError as exc:
+            raise reader.fail(nudge["after"][1], str(exc)) from exc
+        if nudge_after <= 0:
+            raise reader.fail(nudge["after"][1], "nudge after must be more than zero")
+        nudge_max = 1
+        if "max" in nudge:
+            raw_max = reader.scalar(nudge["max"][1], "nudge max")
+            if not raw_max.isdigit() or not 0 <= int(raw_max) <= 10:
+                raise reader.fail(nudge["max"][1], "nudge max must be a whole number from 0 to 10")
+            nudge_max = int(raw_max)
+        nudge_text = reader.text(nudge["text"][1], "nudge text", language)
+    thanks = reader.text(top["thanks"][1], "thanks", language) if "thanks" in top else None
+    return CampaignSpec(
+        slug=slug,
+        title=title,
+        language=language,
+        prompts=tuple(prompts),
+        nudge_after_seconds=nudge_after,
+        nudge_max=nudge_max,
+        nudge_text=nudge_text,
+        thanks=thanks,
+        source=source,
+    )
+
+
+def load_prompt_file(path: Path) -> CampaignSpec:
+    """Read and check a prompt file from disk."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PromptFileError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise PromptFileError(f"{path}: not UTF-8 text") from exc
+    except OSError as exc:
+        raise PromptFileError(f"{path}: cannot be read ({exc.strerror})") from exc
+    return parse_prompt_file(source, name=str(path))
+
+
+class LaunchError(ValueError):
+    """A campaign that cannot be launched; the message says why in one sentence."""
+
+
+def launch(
+    session: Session,
+    community: Community,
+    spec: CampaignSpec,
+    starts_at: datetime | None = None,
+    fan_out_now: bool = True,
+) -> Campaign:
+    """Create a campaign from a checked prompt file, running now or from `starts_at`.
+
+    A campaign running now is fanned out in this transaction, unless `fan_out_now` is False:
+    then the caller commits it and calls bot.campaigns.fanout.activate_due, which can queue a large
+    launch in parts (the scheduler's job would do it within a minute otherwise)."""
+    existing = session.scalar(
+        select(Campaign).where(Campaign.community_id == community.id, Campaign.slug == spec.slug)
+    )
+    if existing is not None:
+        raise LaunchError(
+            f"campaign {spec.slug!r} was already launched in {community.slug}; "
+            "give the file a new slug to run it again"
+        )
+    now = utcnow()
+    start = starts_at or now
+    campaign = Campaign(
+        community_id=community.id,
+        slug=spec.slug,
+        title=spec.title,
+        language=spec.language,
+        status="active" if start <= now else "scheduled",
+        starts_at=start,
+        nudge_after_seconds=spec.nudge_after_seconds,
+        nudge_max=spec.nudge_max,
+        nudge_text=spec.nudge_text,
+        thanks=spec.thanks,
+        source=spec.source,
+    )
+    campaign.prompts = [
+        Prompt(position=index, key=p.key, text=dict(p.text)) for index, p in enumerate(spec.prompts)
+    ]
+    session.add(campaign)
+    session.flush()
+    if campaign.status == "active" and fan_out_now:
+        from bot.campaigns.fanout import fan_out
+
+        fan_out(session, campaign, now)
+    return campaign

@@ -1,0 +1,308 @@
+"""The sub-commands of `voices`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import click
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from bot.campaigns import fanout, prompt_files
+from bot.campaigns.progress import campaign_progress
+from bot.cli.base import (
+    Context,
+    campaign_id_or_fail,
+    cli,
+    community_or_fail,
+    fail,
+    local_day_bounds,
+    parse_timezone,
+    parse_when,
+    pass_ctx,
+)
+from bot.insights import coverage
+from storage import exports
+from storage.models import Campaign, Community
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+KEYWORD_RE = re.compile(r"^[A-Za-z0-9]{2,32}$")
+HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+RESERVED_WORDS = {
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "START",
+    "UNSTOP",
+    "YES",
+    "JOIN",
+    "HELP",
+    "INFO",
+    "DELETE",
+    "CONFIRM",
+    "NO",
+}
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a new VOICES_DATA_KEY."""
+    click.echo(Fernet.generate_key().decode())
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Apply migrations."""
+    ctx.services.db.upgrade()
+    click.echo("database is up to date")
+
+
+@cli.group()
+def community() -> None:
+    """Communities."""
+
+
+@community.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The name residents see.")
+@click.option("--keyword", help="The word residents text to join (default: the slug in capitals).")
+@click.option("--timezone", "tz", default="Europe/London", show_default=True)
+@click.option("--quiet-hours", default="20:00-09:00", show_default=True, help="HH:MM-HH:MM or off")
+@click.option("--sms-number", help="The Twilio number residents text, in E.164.")
+@click.option("--young-people", is_flag=True, help="Ask an age band first; under-13s are not kept.")
+@pass_ctx
+def community_add(
+    ctx: Context,
+    slug: str,
+    name: str,
+    keyword: str | None,
+    tz: str,
+    quiet_hours: str,
+    sms_number: str | None,
+    young_people: bool,
+) -> None:
+    """Create a community."""
+    if not SLUG_RE.match(slug):
+        fail(f"slug {slug!r} must be lower-case letters, digits and dashes, like cumnock")
+    name = name.strip()
+    if not name or len(name) > 60:
+        fail("--name must be 1 to 60 characters")
+    keyword = (keyword or slug.replace("-", "")).upper()
+    if not KEYWORD_RE.match(keyword):
+        fail(f"keyword {keyword!r} must be 2-32 letters or digits with no spaces")
+    if keyword in RESERVED_WORDS:
+        fail(f"keyword {keyword!r} is a word residents already use for something else")
+    parse_timezone(tz)
+    quiet_start = quiet_end = None
+    if quiet_hours.lower() != "off":
+        match = HOURS_RE.match(quiet_hours)
+        if not match or quiet_hours[:5] == quiet_hours[6:]:
+            fail(f"--quiet-hours {quiet_hours!r} must look like 20:00-09:00, or be off")
+        quiet_start, quiet_end = quiet_hours[:5], quiet_hours[6:]
+    with ctx.services.db.session_scope() as session:
+        if session.scalar(select(Community).where(Community.slug == slug)):
+            fail(f"community {slug!r} already exists")
+        if session.scalar(select(Community).where(Community.keyword == keyword)):
+            fail(f"keyword {keyword!r} is already used by another community")
+        session.add(
+            Community(
+                slug=slug,
+                name=name,
+                keyword=keyword,
+                timezone=tz,
+                quiet_start=quiet_start,
+                quiet_end=quiet_end,
+                sms_number=sms_number,
+                young_people=young_people,
+            )
+        )
+    click.echo(f"created {slug}: residents text {keyword} to join (Telegram: /start {slug})")
+    if young_people:
+        click.echo("young people: joining asks an age band first; under-13s are not kept")
+
+
+@community.command("list")
+@pass_ctx
+def community_list(ctx: Context) -> None:
+    """Communities with residents, heard and unheard counts."""
+    with ctx.services.db.session_scope() as session:
+        found = session.scalars(select(Community).order_by(Community.slug)).all()
+        if not found:
+            click.echo("no communities yet: voices community add SLUG --name NAME")
+            return
+        click.echo(
+            f"{'community':<20} {'keyword':<12} {'joined':>7} {'heard':>7} {'unheard':>8} "
+            f"{'heard %':>8} {'erased':>7}"
+        )
+        for item in found:
+            counts = coverage.overall(session, item.id)
+            joined, heard, unheard, share = counts.cells()
+            click.echo(
+                f"{item.slug:<20} {item.keyword:<12} {joined:>7} {heard:>7} {unheard:>8} {share:>8}"
+                f" {item.erased_count:>7}"
+            )
+
+
+@cli.group()
+def campaign() -> None:
+    """Prompt campaigns."""
+
+
+@campaign.command("launch")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--community", "slug", required=True)
+@click.option("--start", help="ISO 8601; without an offset it is the community's local time.")
+@pass_ctx
+def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> None:
+    """Load a prompt file and run it now or from a time."""
+    try:
+        spec = prompt_files.load_prompt_file(file)
+    except prompt_files.PromptFileError as exc:
+        fail(str(exc))
+    with ctx.services.db.session_scope() as session:
+        target = community_or_fail(session, slug)
+        starts_at = parse_when(start, parse_timezone(target.timezone), "--start") if start else None
+        try:
+            launched = prompt_files.launch(session, target, spec, starts_at, fan_out_now=False)
+        except prompt_files.LaunchError as exc:
+            fail(str(exc))
+        zone = parse_timezone(target.timezone)
+        local = launched.starts_at.astimezone(zone)
+        when = (
+            "now"
+            if launched.status == "active"
+            else f"from {local:%Y-%m-%d %H:%M} {target.timezone} "
+            f"({launched.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z)"
+        )
+        click.echo(f"launched {spec.slug} in {slug} {when}: {len(spec.prompts)} prompt(s)")
+        campaign_id, running = launched.id, launched.status == "active"
+    if running:
+        # Committed first, so that a large launch can be queued in parts (bot/fanout.py).
+        with ctx.services.db.session_scope() as session:
+            queued = fanout.activate_due(session, campaign_id=campaign_id)
+        click.echo(
+            f"queued the first prompt for {queued} resident(s); anyone with another campaign's "
+            "question open gets it after answering that one"
+        )
+
+
+@campaign.command("list")
+@click.option("--community", "slug")
+@pass_ctx
+def campaign_list(ctx: Context, slug: str | None) -> None:
+    """Campaigns and their progress."""
+    with ctx.services.db.session_scope() as session:
+        query = select(Campaign).order_by(Campaign.starts_at)
+        if slug:
+            query = query.where(Campaign.community_id == community_or_fail(session, slug).id)
+        found = session.scalars(query).all()
+        if not found:
+            click.echo("no campaigns yet: voices campaign launch FILE --community SLUG")
+            return
+        click.echo(
+            f"{'campaign':<24} {'community':<16} {'status':<10} {'queued':>7} {'sent':>7} "
+            f"{'delivered':>9} {'failed':>7} {'answered':>9} {'heard':>6}"
+        )
+        for item in found:
+            numbers = campaign_progress(session, item)
+            click.echo(
+                f"{item.slug:<24} {item.community.slug:<16} {item.status:<10} "
+                f"{numbers.queued:>7} {numbers.sent:>7} {numbers.delivered:>9} "
+                f"{numbers.failed:>7} {numbers.answered:>9} {numbers.heard_percent:>5.0f}%"
+            )
+
+
+@cli.command("export")
+@click.option("--community", "slug", required=True)
+@click.option("--campaign", "campaign_slug")
+@click.option("--since", help="a date or time; dates are the community's local days")
+@click.option("--until", help="a date or time; a date includes that whole day")
+@click.option(
+    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+)
+@click.option("--redact", is_flag=True, help="mask phone numbers, e-mail addresses and postcodes")
+@click.option(
+    "--include-safeguarding",
+    is_flag=True,
+    help="also export messages that matched a safeguarding phrase (left out by default)",
+)
+@click.option("--output", default="-", show_default=True, help="a file, or - for standard output")
+@pass_ctx
+def export(
+    ctx: Context,
+    slug: str,
+    campaign_slug: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    redact: bool,
+    include_safeguarding: bool,
+    output: str,
+) -> None:
+    """Export responses."""
+    with ctx.services.db.session_scope() as session:
+        target = community_or_fail(session, slug)
+        zone = parse_timezone(target.timezone)
+        campaign_id = campaign_id_or_fail(session, target, campaign_slug)
+        spec = exports.ExportFilter(
+            community_id=target.id,
+            campaign_id=campaign_id,
+            since=local_day_bounds(since, zone, "--since", end=False) if since else None,
+            until=local_day_bounds(until, zone, "--until", end=True) if until else None,
+            redact=redact,
+            include_safeguarding=include_safeguarding,
+        )
+        if fmt == "xlsx":
+            _export_xlsx(exports.rows(session, spec), output)
+            return
+        if fmt == "csv":
+            chunks: Iterator[bytes] = exports.csv_export(session, spec)
+        else:
+            chunks = (
+                chunk.encode("utf-8") for chunk in exports.jsonl_chunks(exports.rows(session, spec))
+            )
+        if output == "-":
+            stream = sys.stdout.buffer
+            for chunk in chunks:
+                stream.write(chunk)
+            stream.flush()
+            return
+        try:
+            with open(output, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _export_xlsx(records: Iterator[tuple[object, ...]], output: str) -> None:
+    if output != "-":
+        try:
+            exports.write_xlsx(records, output)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        click.echo(f"wrote {output}", err=True)
+        return
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
+        exports.write_xlsx(records, handle.name)
+        with open(handle.name, "rb") as data:
+            shutil.copyfileobj(data, sys.stdout.buffer)
+        sys.stdout.buffer.flush()

@@ -1,0 +1,148 @@
+"""Running the app: serve, demo data, and the Telegram connection."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from bot.campaigns import prompt_files
+from bot.channels import telegram
+from bot.cli.base import Context, cli, fail, pass_ctx
+from bot.config import Settings
+from bot.conversation import inbox
+from bot.sending.delivery import deliver_replies
+from storage import users
+from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
+
+DEMO_EMAIL = "demo@example.org"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+DEMO_PROMPTS = PROMPTS_DIR / "where-you-live.yaml"
+log = logging.getLogger(__name__)
+
+
+@cli.command()
+@pass_ctx
+def demo(ctx: Context) -> None:
+    """Load a demo community and campaign when the database is empty."""
+    with ctx.services.db.session_scope() as session:
+        if session.scalar(select(Community.id).limit(1)) is not None:
+            click.echo("demo: the database already has communities; nothing loaded")
+            return
+        town = Community(
+            slug="demo",
+            name="Demo Town",
+            keyword="DEMO",
+            timezone="Europe/London",
+            quiet_start=DEFAULT_QUIET_HOURS[0],
+            quiet_end=DEFAULT_QUIET_HOURS[1],
+        )
+        session.add(town)
+        session.flush()
+        spec = prompt_files.load_prompt_file(DEMO_PROMPTS)
+        prompt_files.launch(session, town, spec)
+        login = None
+        if not ctx.settings.is_production:
+            password = secrets.token_urlsafe(12)
+            users.create_user(session, DEMO_EMAIL, password, "admin", ["demo"])
+            login = demo_login_file(ctx.settings)
+            login.write_text(f"{DEMO_EMAIL} {password}\n")
+            login.chmod(0o600)
+    click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
+    if login is not None:
+        click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
+
+
+def demo_login_file(settings: Settings) -> Path:
+    """Where development keeps the demo organiser's login, so `voices serve` can show it."""
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    return settings.instance_path / "demo_login.txt"
+
+
+@cli.group("telegram")
+def telegram_group() -> None:
+    """The Telegram channel."""
+
+
+def _telegram(ctx: Context) -> telegram.TelegramClient:
+    client = ctx.services.telegram
+    if client is None:
+        fail("Telegram is off: set TELEGRAM_BOT_TOKEN (from @BotFather) first")
+    return client
+
+
+@telegram_group.command("set-webhook")
+@pass_ctx
+def set_webhook(ctx: Context) -> None:
+    """Register this app's webhook with Telegram, with the secret token."""
+    client = _telegram(ctx)
+    settings = ctx.settings
+    if not settings.public_base_url.startswith("https://"):
+        fail("PUBLIC_BASE_URL must be the https:// address the world reaches this app at")
+    if not settings.telegram_webhook_secret:
+        fail("TELEGRAM_WEBHOOK_SECRET must be set (letters, digits, _ and -, up to 256)")
+    url = f"{settings.public_base_url}/webhooks/telegram"
+    try:
+        client.run(
+            client.bot.set_webhook(
+                url=url,
+                secret_token=settings.telegram_webhook_secret,
+                allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
+            )
+        )
+        me = client.run(client.bot.get_me())
+    finally:
+        client.close()
+    click.echo(
+        f"Telegram webhook set to {url}; residents join at https://t.me/{me.username}?start=SLUG"
+    )
+
+
+@telegram_group.command("poll")
+@click.option("--once", is_flag=True, help="Fetch one batch of updates and stop.")
+@pass_ctx
+def poll(ctx: Context, once: bool) -> None:
+    """Run Telegram by long polling: no public URL needed."""
+    client = _telegram(ctx)
+    services = ctx.services
+    client.run(client.bot.delete_webhook(drop_pending_updates=False))
+    me = client.run(client.bot.get_me())
+    click.echo(
+        f"polling Telegram as @{me.username}; residents join at https://t.me/{me.username}?start=SLUG"
+    )
+    offset = 0
+    try:
+        while True:
+            try:
+                updates = client.run(
+                    client.bot.get_updates(
+                        offset=offset,
+                        timeout=0 if once else 25,
+                        allowed_updates=["message", "callback_query"],
+                    )
+                )
+            except Exception as exc:
+                log.warning("getUpdates failed: %s", exc)
+                if once:
+                    raise
+                time.sleep(3)
+                continue
+            for update in updates:
+                offset = max(offset, update.update_id + 1)
+                parsed = telegram.parse_update(update, utcnow())
+                if isinstance(parsed, telegram.Ignored):
+                    log.info("update %s ignored: %s", update.update_id, parsed)
+                    continue
+                reception = inbox.receive(services.db, services.vault, parsed)
+                if update.callback_query is not None:
+                    client.answer_callback(update.callback_query.id)
+                if not reception.duplicate:
+                    deliver_replies(services.db, client, reception.replies)
+            if once:
+                break
+    finally:
+        client.close()
