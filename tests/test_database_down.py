@@ -137,7 +137,7 @@ def test_a_message_stored_before_the_outage_is_processed_when_twilio_retries(
         raw=params,
     )
     with town.db.session_scope() as session:
-        inbox.store(session, town.vault, half_written)
+        inbox.store_unprocessed(session, town.vault, half_written)
 
     retry = post_twilio(town.extra["client"], PATH, params)
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.conversation import profile
-from bot.conversation.engine import next_prompt
+from bot.conversation.snapshot_query import next_prompt
 from bot.insights import coverage
 from bot.sending.outbox import enqueue, enqueue_many, outbox_row
 from bot.sending.quiet_hours import SendingHours
@@ -29,6 +29,7 @@ from storage.models import (
     Prompt,
     Resident,
     Response,
+    utcnow,
 )
 
 CHUNK = 5000
@@ -331,7 +332,7 @@ def _checkin_text(
     pending: Assignment | None,
 ) -> tuple[str, Prompt | None]:
     """The check-in: a warm line and the resident's current prompt (put to them if need be)."""
-    prompt = pending.prompt if pending is not None else next_prompt(session, resident)
+    prompt = pending.prompt if pending is not None else next_prompt(session, resident, utcnow())
     if prompt is None:
         return texts.text("checkin_open", name=community.name), None
     if pending is None:
@@ -371,7 +372,7 @@ def _first_prompts(
                 Assignment.resident_id == resident.id, Assignment.status == "pending"
             )
         )
-        prompt = None if pending is not None else next_prompt(session, resident)
+        prompt = None if pending is not None else next_prompt(session, resident, utcnow())
         report.add(community.slug, FIRST_PROMPT, int(prompt is not None))
         if dry_run:
             continue

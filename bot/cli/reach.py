@@ -73,7 +73,8 @@ def set_question(
             question = profile.set_question(session, target.id, key, text, choices.split(","))
         except profile.ProfileError as exc:
             fail(str(exc))
-        click.echo(f"{slug} asks after joining: {profile.render(question).text}")
+        asked = profile.render(question.text, profile.choices_of(question))
+        click.echo(f"{slug} asks after joining: {asked.text}")
 
 
 @community.command("configure")

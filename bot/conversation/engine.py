@@ -1,445 +1,415 @@
-"""The conversation: join, consent, keywords, the pending prompt and its answer."""
+"""The conversation's rules: decide(snapshot, message) -> Decision. No I/O, every rule once.
+
+A store reads the Snapshot and applies the Decision (bot.conversation.store); this module only
+reads what it is given and says what should happen: join, consent, keywords, the pending prompt
+and its answer, the safety questions and the safeguarding screen.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from dataclasses import fields, replace
 
 from bot import texts
-from bot.conversation import profile, residents, safety
-from bot.conversation.consent import record_join
-from bot.messages import Inbound, Outbound
-from bot.sending import outbox
-from storage.crypto import Vault
+from bot.conversation import consent, safeguarding
+from bot.conversation.effects import (
+    AnswerProfile,
+    AskProfile,
+    AskQuotes,
+    AssignPrompt,
+    CreateResident,
+    Decision,
+    Erase,
+    OptOut,
+    RaiseAlert,
+    RecordConsent,
+    Reply,
+    StoreResponse,
+    UpdateResident,
+    WithdrawUnsentPrompt,
+)
+from bot.conversation.profile import read_choice, render
+from bot.conversation.snapshot import CommunityView, PromptView, ResidentView, Snapshot
+from bot.conversation.words import (
+    CONFIRM_WORDS,
+    DELETE_WINDOW,
+    DELETE_WORDS,
+    HELP_WORDS,
+    JOIN_WORDS,
+    NO_WORDS,
+    PROVIDER_CONFIRMS_STOP,
+    START_WORDS,
+    STOP_WORDS,
+    YES_WORDS,
+    Command,
+    asks_for_erasure,
+    read_command,
+)
+from bot.messages import Inbound
 from storage.languages import pick_text
-from storage.models import (
-    Assignment,
-    Campaign,
-    Community,
-    Consent,
-    Prompt,
-    Resident,
-    Response,
-    utcnow,
-)
 
-STOP_WORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-START_WORDS = frozenset({"START", "UNSTOP"})
-JOIN_WORDS = frozenset({"YES", "JOIN"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-DELETE_WORDS = frozenset({"DELETE"})
-CONFIRM_WORDS = frozenset({"CONFIRM"})
-DELETE_WINDOW = timedelta(minutes=15)
-# Channels where the provider confirms an opt-out itself (Twilio's Advanced Opt-Out for SMS).
-PROVIDER_CONFIRMS_STOP = frozenset({"sms"})
-CONSENT_PURPOSE = "questions"
+NOT_REACHABLE = ("opted_out", "unreachable")
+_VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
 
 
-@dataclass
-class Turn:
-    """What the engine decided for one inbound message."""
-
-    replies: list[Outbound] = field(default_factory=list)
-    resident_id: int | None = None
-    community_id: int | None = None
-    response_id: int | None = None
-    erased: bool = False
+def welcome_text(community_name: str) -> str:
+    """The welcome, with its privacy line: the words a resident agrees to with YES."""
+    return texts.text("welcome", name=community_name)
 
 
-@dataclass(frozen=True)
-class Command:
-    """A message read as a keyword: the word, and for Telegram's /start the payload."""
-
-    word: str
-    payload: str = ""
-
-
-def read_command(text: str) -> Command:
-    """Whole-message keyword match, any case; Telegram's '/word@bot payload' form too."""
-    stripped = text.strip()
-    if stripped.startswith("/"):
-        head, _, payload = stripped[1:].partition(" ")
-        head = head.split("@", 1)[0]
-        return Command(head.upper(), payload.strip())
-    return Command(stripped.upper())
+def decide(snapshot: Snapshot, inbound: Inbound) -> Decision:
+    """Decide everything one message leads to."""
+    turn = _Turn(snapshot, inbound)
+    command = read_command(inbound.text)
+    if snapshot.join_community is not None:
+        turn.join(snapshot.join_community, snapshot.join_resident)
+    elif snapshot.resident is None:
+        turn.stranger(command, snapshot.keywords)
+    else:
+        turn.begin(snapshot.resident)
+        turn.from_resident(command)
+    turn.screen()
+    return turn.decision()
 
 
-def consent_version(wording: str) -> str:
-    """A short fingerprint of the exact words a resident agreed to."""
-    return "w-" + hashlib.sha256(wording.encode()).hexdigest()[:10]
+class _Turn:
+    """One message being decided: the resident as the turn leaves them, and the effects so far."""
 
+    def __init__(self, snapshot: Snapshot, inbound: Inbound) -> None:
+        self.now = snapshot.now
+        self.inbound = inbound
+        self.resident: ResidentView | None = None
+        self.community: CommunityView | None = None
+        self.created: CreateResident | None = None
+        self.changes: dict[str, object] = {}
+        self.effects: list = []
+        self.pending: PromptView | None = None
+        self.answered = False
 
-class Engine:
-    """Decides the replies to one inbound message and records what it learned."""
+    # -- state -------------------------------------------------------------------------------
 
-    def __init__(self, session: Session, vault: Vault) -> None:
-        self.session = session
-        self.vault = vault
+    def begin(self, resident: ResidentView, *, join: bool = False) -> None:
+        self.resident, self.community, self.pending = resident, resident.community, resident.pending
+        self.set(last_inbound_at=self.inbound.received_at)
+        if not join and self.inbound.language and self.inbound.channel == "telegram":
+            self.set(language=self.inbound.language)
 
-    # -- entry point -------------------------------------------------------------------------
+    def set(self, **values: object) -> None:
+        self.changes.update(values)
+        assert self.resident is not None
+        seen = {key: value for key, value in values.items() if key in _VIEW_FIELDS}
+        self.resident = replace(self.resident, **seen)  # type: ignore[arg-type]
 
-    def handle(self, inbound: Inbound) -> Turn:
-        """Decide what to do with one message; the caller has already stored it."""
-        command = read_command(inbound.text)
-        address_hash = self.vault.address_hash(inbound.channel, inbound.address)
-        turn = Turn()
+    def reply(self, body: str, buttons: tuple[str, ...] = (), *, to_resident: bool = True) -> None:
+        self.effects.append(Reply(body, buttons=buttons, to_resident=to_resident))
 
-        joining = self._community_for_join(inbound, command)
-        if joining is not None:
-            return self._join_request(inbound, joining, turn)
+    def decision(self) -> Decision:
+        head: list = [self.created] if self.created else []
+        if self.changes and not any(isinstance(e, Erase) for e in self.effects):
+            head.append(UpdateResident(dict(self.changes)))
+        resident_id = self.resident.id if self.resident and self.created is None else None
+        return Decision(
+            resident_id=resident_id,
+            community_id=self.community.id if self.community else None,
+            received_at=self.inbound.received_at,
+            effects=head + self.effects,
+        )
 
-        resident = residents.choose_resident(self.session, address_hash, inbound.to)
-        if resident is None:
-            return self._stranger(inbound, command, turn)
-
-        turn.resident_id = resident.id
-        turn.community_id = resident.community_id
-        residents.touch(resident, inbound.received_at)
-        if inbound.language and inbound.channel == "telegram":
-            resident.language = inbound.language
-        return self._from_resident(inbound, command, resident, turn)
+    @property
+    def name(self) -> str:
+        assert self.community is not None
+        return self.community.name
 
     # -- strangers and joining ---------------------------------------------------------------
 
-    def _community_for_join(self, inbound: Inbound, command: Command) -> Community | None:
-        if command.word == "START" and command.payload:
-            return residents.find_community_by_keyword(self.session, command.payload)
-        if inbound.text.strip() and not command.payload and " " not in inbound.text.strip():
-            community = self.session.scalar(
-                select(Community).where(Community.keyword == inbound.text.strip().upper())
-            )
-            return community
-        return None
-
-    def _stranger(self, inbound: Inbound, command: Command, turn: Turn) -> Turn:
-        if command.word in STOP_WORDS and inbound.channel in PROVIDER_CONFIRMS_STOP:
-            return turn
-        keywords = self.session.scalars(select(Community.keyword).order_by(Community.keyword)).all()
+    def stranger(self, command: Command, keywords: tuple[str, ...]) -> None:
+        if command.word in STOP_WORDS and self.inbound.channel in PROVIDER_CONFIRMS_STOP:
+            return
         if not keywords:
-            turn.replies.append(self._reply(inbound, texts.text("no_communities")))
-            return turn
-        if inbound.channel == "telegram":
+            self.reply(texts.text("no_communities"), to_resident=False)
+            return
+        if self.inbound.channel == "telegram":
             listed = ", ".join(f"/start {k.lower()}" for k in keywords[:8])
         else:
             listed = ", ".join(keywords[:8])
-        turn.replies.append(self._reply(inbound, texts.text("who_are_you", keywords=listed)))
-        return turn
+        self.reply(texts.text("who_are_you", keywords=listed), to_resident=False)
 
-    def _join_request(self, inbound: Inbound, community: Community, turn: Turn) -> Turn:
-        resident, _ = residents.get_or_create(
-            self.session, self.vault, community, inbound.channel, inbound.address, inbound.language
-        )
-        residents.touch(resident, inbound.received_at)
-        turn.resident_id = resident.id
-        turn.community_id = community.id
-        asked = safety.join_question(self, inbound, community, resident, turn)
-        if asked is not None:
-            return asked
+    def join(self, community: CommunityView, existing: ResidentView | None) -> None:
+        if existing is None:
+            language = self.inbound.language
+            self.created = CreateResident(community.id, community.slug, language)
+            existing = ResidentView(id=0, community=community, status="invited", language=language)
+        self.begin(existing, join=True)
+        resident = self.resident
+        assert resident is not None
+        if resident.status != "joined" and community.young_people and resident.age_band is None:
+            self.set(consent_question=consent.ASKING_AGE)
+            self.reply(texts.text("age_ask", name=community.name), consent.AGE_BUTTONS)
+            return
         if resident.status == "joined":
-            turn.replies.append(
-                self._reply(inbound, texts.text("welcome_again", name=community.name), resident)
-            )
-            return turn
-        resident.status = "invited"
-        turn.replies.append(
-            self._reply(inbound, self.welcome_text(community), resident, buttons=("YES",))
-        )
-        return turn
-
-    @staticmethod
-    def welcome_text(community: Community) -> str:
-        return texts.text("welcome", name=community.name)
+            self.reply(texts.text("welcome_again", name=community.name))
+            return
+        self.set(status="invited")
+        self.reply(welcome_text(community.name), ("YES",))
 
     # -- known residents ---------------------------------------------------------------------
 
-    def _from_resident(
-        self, inbound: Inbound, command: Command, resident: Resident, turn: Turn
-    ) -> Turn:
-        community = resident.community
+    def from_resident(self, command: Command) -> None:
+        resident = self.resident
+        assert resident is not None
         word = command.word
-
         if word in STOP_WORDS:
-            self._opt_out(resident)
-            if inbound.channel not in PROVIDER_CONFIRMS_STOP:
-                turn.replies.append(
-                    self._reply(inbound, texts.text("stopped", name=community.name), resident)
-                )
-            return turn
+            self.effects.append(OptOut())
+            self.set(status="opted_out", opted_out_at=self.now)
+            if self.inbound.channel not in PROVIDER_CONFIRMS_STOP:
+                self.reply(texts.text("stopped", name=self.name))
+            return
         if word in DELETE_WORDS:
-            resident.delete_requested_at = utcnow()
-            turn.replies.append(
-                self._reply(inbound, texts.text("delete_ask", name=community.name), resident)
-            )
-            return turn
-        if word in CONFIRM_WORDS:
-            requested = resident.delete_requested_at
-            if requested is not None and utcnow() - requested <= DELETE_WINDOW:
-                turn.erased = True
-                turn.resident_id = None
-                turn.replies.append(self._reply(inbound, texts.text("delete_done")))
-                return turn
-            if requested is not None or resident.status != "joined":
-                turn.replies.append(
-                    self._reply(inbound, texts.text("delete_nothing_pending"), resident)
-                )
-                return turn
-
-        if resident.status in ("opted_out", "unreachable"):
-            if (
-                word in START_WORDS
-                or word in JOIN_WORDS
-                or (word == "START" and not command.payload)
-            ):
-                return self._opt_in(inbound, resident, turn, returning=True)
-            # Opted out: keep what the provider delivered, but send nothing at all.
-            return turn
-
+            self.set(delete_requested_at=self.now)
+            self.reply(texts.text("delete_ask", name=self.name))
+            return
+        if word in CONFIRM_WORDS and self.confirm_erasure(resident):
+            return
+        if resident.status in NOT_REACHABLE:
+            if word in START_WORDS or word in JOIN_WORDS:
+                self.opt_in(returning=True)
+            return  # opted out: keep what the provider delivered, but send nothing at all
         if word in HELP_WORDS:
-            turn.replies.append(
-                self._reply(inbound, texts.text("help", name=community.name), resident)
-            )
-            return turn
-
-        answered = safety.answer_pending_question(self, inbound, command, resident, turn)
-        if answered is not None:
-            return answered
-
+            self.reply(texts.text("help", name=self.name))
+            return
+        if self.safety_question(word):
+            return
         if resident.status == "invited":
             if word in JOIN_WORDS or word in START_WORDS:
-                return self._opt_in(inbound, resident, turn, returning=False)
-            turn.replies.append(
-                self._reply(
-                    inbound,
-                    texts.text("not_joined_yet", name=community.name),
-                    resident,
-                    buttons=("YES",),
-                )
-            )
-            return turn
+                self.opt_in(returning=False)
+            else:
+                self.reply(texts.text("not_joined_yet", name=self.name), ("YES",))
+            return
+        if word in START_WORDS or (word in JOIN_WORDS and self.pending is None):
+            self.reply(texts.text("welcome_again", name=self.name))
+            return
+        waiting = resident.waiting_profile
+        if waiting is not None:
+            matched, choice = read_choice(waiting.choices, self.inbound.text)
+            self.effects.append(AnswerProfile(waiting.id, choice))
+            if matched:
+                self.after_profile_answer()
+                return
+        self.words()
 
-        if word in START_WORDS or (word in JOIN_WORDS and not self._pending(resident)):
-            turn.replies.append(
-                self._reply(inbound, texts.text("welcome_again", name=community.name), resident)
-            )
-            return turn
-        if profile.take_answer(self.session, resident, inbound.text, inbound.received_at):
-            return self._after_profile_answer(inbound, resident, turn)
-        return self._words(inbound, resident, turn)
+    def confirm_erasure(self, resident: ResidentView) -> bool:
+        requested = resident.delete_requested_at
+        if requested is not None and self.now - requested <= DELETE_WINDOW:
+            self.effects.append(Erase())
+            self.reply(texts.text("delete_done"), to_resident=False)
+            return True
+        if requested is not None or resident.status != "joined":
+            self.reply(texts.text("delete_nothing_pending"))
+            return True
+        return False
 
-    def _opt_out(self, resident: Resident) -> None:
-        resident.status = "opted_out"
-        resident.opted_out_at = utcnow()
-        for consent in self.session.scalars(
-            select(Consent).where(
-                Consent.resident_id == resident.id, Consent.withdrawn_at.is_(None)
-            )
-        ):
-            consent.withdrawn_at = utcnow()
+    def safety_question(self, word: str) -> bool:
+        """Erasure asked in other words, or a whole-message answer to the age or quote question."""
+        resident = self.resident
+        assert resident is not None
+        if asks_for_erasure(self.inbound.text):
+            self.set(delete_requested_at=self.now)
+            self.reply(texts.text("delete_ask", name=self.name))
+            return True
+        asking = resident.consent_question
+        if asking == consent.ASKING_AGE and resident.status == "invited":
+            return self.age_answer()
+        if asking == consent.ASKING_QUOTES and resident.status == "joined" and not self.pending:
+            # With a question pending, a YES or NO answers that question, not this one.
+            self.set(consent_question=None)
+            if word in YES_WORDS:
+                wording = texts.text("quotes_ask")
+                self.effects.append(RecordConsent((consent.QUOTES,), wording))
+                self.reply(texts.text("quotes_yes"))
+                return True
+            if word in NO_WORDS:
+                self.reply(texts.text("quotes_no"))
+                return True
+        return False
 
-    def _opt_in(self, inbound: Inbound, resident: Resident, turn: Turn, *, returning: bool) -> Turn:
-        community = resident.community
-        record_join(self.session, resident, self.welcome_text(community), inbound)
-        resident.status = "joined"
-        resident.opted_out_at = None
-        if resident.joined_at is None:
-            resident.joined_at = inbound.received_at
-        if not returning and self._asked_profile(inbound, resident, turn, first=True):
-            return turn
-        pending = self._pending(resident) or self.assign_next(resident)
-        if pending is not None:
-            # The prompt goes in this reply: a queued campaign send of it must not follow.
-            outbox.withdraw_unsent_prompt(self.session, pending)
-        if returning:
-            intro = texts.text("restarted", name=community.name)
-        elif pending is None:
-            intro = texts.text("joined_no_prompt", name=community.name)
+    def age_answer(self) -> bool:
+        band = consent.read_age_band(self.inbound.text)
+        if band is None:
+            self.reply(texts.text("age_again"), consent.AGE_BUTTONS)
+        elif band == consent.UNDER_13:
+            # Nothing of theirs is kept: erased as for DELETE + CONFIRM.
+            self.effects.append(Erase())
+            self.reply(texts.text("under_13"), to_resident=False)
         else:
-            intro = texts.text("joined", name=community.name)
-        if pending is None:
-            turn.replies.append(self._reply(inbound, intro, resident))
-        else:
-            turn.replies += self._introduced(intro, self._prompt_reply(inbound, resident, pending))
-        return turn
-
-    @staticmethod
-    def _introduced(intro: str, prompt: Outbound) -> list[Outbound]:
-        """The intro and the prompt in one message when that costs fewer SMS segments."""
-        together = f"{intro} {prompt.text}"
-        apart = texts.sms_segments(intro)[0] + texts.sms_segments(prompt.text)[0]
-        if texts.sms_segments(together)[0] < apart:
-            return [replace(prompt, text=together)]
-        return [replace(prompt, text=intro, kind="reply", campaign_id=None, prompt_id=None), prompt]
-
-    # -- self-described groups (issue 4) ------------------------------------------------------
-
-    def _asked_profile(
-        self, inbound: Inbound, resident: Resident, turn: Turn, *, first: bool
-    ) -> bool:
-        asked = profile.ask_next(self.session, resident, inbound.received_at)
-        if asked is None:
-            return False
-        if first:
-            intro = texts.text("joined_profile", name=resident.community.name)
-            turn.replies.append(self._reply(inbound, intro, resident))
-        turn.replies.append(self._reply(inbound, asked.text, resident, buttons=asked.buttons))
+            self.set(age_band=band, consent_question=None)
+            self.reply(welcome_text(self.name), ("YES",))
         return True
 
-    def _after_profile_answer(self, inbound: Inbound, resident: Resident, turn: Turn) -> Turn:
-        if self._asked_profile(inbound, resident, turn, first=False):
-            return turn
-        pending = self._pending(resident) or self.assign_next(resident)
-        if pending is not None:
-            outbox.withdraw_unsent_prompt(self.session, pending)
-        if pending is None:
-            turn.replies.append(
-                self._reply(inbound, texts.text("profile_done_no_prompt"), resident)
-            )
+    def opt_in(self, *, returning: bool) -> None:
+        resident = self.resident
+        assert resident is not None
+        wording = welcome_text(self.name)
+        if resident.opted_out_at is not None:
+            # Coming back: they are shown the welcome-back words; quotes are asked again, later.
+            wording = texts.text("restarted", name=self.name)
+            self.set(quotes_asked_at=None)
+        self.effects.append(RecordConsent(consent.JOIN_PURPOSES, wording))
+        self.set(status="joined", opted_out_at=None)
+        if resident.joined_at is None:
+            self.set(joined_at=self.inbound.received_at)
+        if not returning and self.ask_profile(first=True):
+            return
+        pending = self.pending_or_next()
+        if returning:
+            intro = texts.text("restarted", name=self.name)
+        elif pending is None:
+            intro = texts.text("joined_no_prompt", name=self.name)
         else:
-            prompt = self._prompt_reply(inbound, resident, pending)
-            turn.replies += self._introduced(texts.text("profile_done"), prompt)
-        return turn
+            intro = texts.text("joined", name=self.name)
+        if pending is None:
+            self.reply(intro)
+        else:
+            self.introduced(intro, pending)
 
-    # -- answers -----------------------------------------------------------------------------
+    # -- self-described groups -----------------------------------------------------------------
 
-    def _words(self, inbound: Inbound, resident: Resident, turn: Turn) -> Turn:
-        community = resident.community
-        words = inbound.text
+    def ask_profile(self, *, first: bool) -> bool:
+        resident = self.resident
+        assert resident is not None
+        if not resident.unasked_profile:
+            return False
+        question = resident.unasked_profile[0]
+        self.effects.append(AskProfile(question.id))
+        if first:
+            self.reply(texts.text("joined_profile", name=self.name))
+        asked = render(question.text, question.choices)
+        self.reply(asked.text, asked.buttons)
+        return True
+
+    def after_profile_answer(self) -> None:
+        if self.ask_profile(first=False):
+            return
+        pending = self.pending_or_next()
+        if pending is None:
+            self.reply(texts.text("profile_done_no_prompt"))
+        else:
+            self.introduced(texts.text("profile_done"), pending)
+
+    # -- prompts and answers -------------------------------------------------------------------
+
+    def pending_or_next(self) -> PromptView | None:
+        """The pending prompt, else the next one assigned now; either goes in this reply."""
+        pending = self.pending or self.assign_next()
+        if pending is not None:
+            self.effects.append(WithdrawUnsentPrompt(pending.prompt_id))
+        return pending
+
+    def assign_next(self) -> PromptView | None:
+        resident = self.resident
+        assert resident is not None
+        following = resident.next_prompt
+        if following is None:
+            return None
+        self.effects.append(AssignPrompt(following.prompt_id, following.campaign_id))
+        self.pending = following
+        return following
+
+    def words(self) -> None:
+        resident = self.resident
+        assert resident is not None
+        words, media = self.inbound.text, bool(self.inbound.media)
         if not words.strip():
-            key = "media_ack" if inbound.media else "empty_ack"
-            turn.replies.append(self._reply(inbound, texts.text(key), resident))
-            return turn
-
+            self.reply(texts.text("media_ack" if media else "empty_ack"))
+            return
         # A campaign prompt still waiting in the outbox has not been seen: these words are an
         # open response, and the prompt follows in the reply instead.
-        pending = self._pending(resident)
-        unseen = (
-            pending if pending and outbox.withdraw_unsent_prompt(self.session, pending) else None
-        )
-        assignment = None if unseen else (pending or self._latest_stalled(resident))
-        response = Response(
-            community_id=community.id,
-            resident_id=resident.id,
-            channel=inbound.channel,
-            language=resident.language,
-            text=words,
-            received_at=inbound.received_at,
-        )
-        if assignment is not None:
-            prompt = assignment.prompt
-            response.campaign_id = assignment.campaign_id
-            response.prompt_id = prompt.id
-            response.language = resident.language or prompt.campaign.language
-            assignment.status = "answered"
-            assignment.answered_at = inbound.received_at
-        self.session.add(response)
-        resident.last_heard_at = inbound.received_at
-        self.session.flush()
-        turn.response_id = response.id
-
-        if inbound.media:
-            turn.replies.append(self._reply(inbound, texts.text("media_ack"), resident))
-        elif assignment is None:
-            turn.replies.append(
-                self._reply(inbound, texts.text("open_ack", name=community.name), resident)
-            )
-
-        following = unseen or self.assign_next(resident)
-        if assignment is not None:
-            finished = following is None or following.campaign_id != assignment.campaign_id
-            if finished and not inbound.media:
-                campaign = assignment.prompt.campaign
-                thanks = pick_text(campaign.thanks, resident.language, campaign.language)
-                turn.replies.append(
-                    self._reply(
-                        inbound,
-                        thanks or texts.text("thanks_default", name=community.name),
-                        resident,
-                    )
-                )
+        pending = self.pending
+        unseen = pending if pending is not None and pending.unsent else None
+        if unseen is not None:
+            self.effects.append(WithdrawUnsentPrompt(unseen.prompt_id))
+        answering = None if unseen else (pending or resident.stalled)
+        self.store_words(answering)
+        if media:
+            self.reply(texts.text("media_ack"))
+        elif answering is None:
+            self.reply(texts.text("open_ack", name=self.name))
+        if answering is not None and self.pending is answering:
+            self.pending = None
+        following = unseen or self.assign_next()
+        if answering is not None:
+            finished = following is None or following.campaign_id != answering.campaign_id
+            if finished and not media:
+                thanks = pick_text(answering.thanks, resident.language, answering.campaign_language)
+                self.reply(thanks or texts.text("thanks_default", name=self.name))
         if following is not None:
-            turn.replies.append(self._prompt_reply(inbound, resident, following))
-        return turn
+            self.effects.append(self.prompt_reply(following))
 
-    # -- prompts -----------------------------------------------------------------------------
+    def store_words(self, answering: PromptView | None) -> None:
+        resident = self.resident
+        assert resident is not None
+        language = resident.language
+        if answering is None:
+            self.effects.append(StoreResponse(self.inbound.text, language))
+        else:
+            self.effects.append(
+                StoreResponse(
+                    self.inbound.text,
+                    language or answering.campaign_language,
+                    answering.assignment_id,
+                    answering.campaign_id,
+                    answering.prompt_id,
+                )
+            )
+        self.set(last_heard_at=self.inbound.received_at)
+        self.answered = True
 
-    def _pending(self, resident: Resident) -> Assignment | None:
-        # Prompt and campaign come in the same query: the answer and the next prompt need both.
-        return self.session.scalar(
-            select(Assignment)
-            .options(joinedload(Assignment.prompt).joinedload(Prompt.campaign))
-            .where(Assignment.resident_id == resident.id, Assignment.status == "pending")
-        )
-
-    def _latest_stalled(self, resident: Resident) -> Assignment | None:
-        return self.session.scalar(
-            select(Assignment)
-            .where(Assignment.resident_id == resident.id, Assignment.status == "stalled")
-            .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
-            .limit(1)
-        )
-
-    def assign_next(self, resident: Resident) -> Assignment | None:
-        """Put the next unasked prompt of the community's running campaigns to the resident."""
-        prompt = next_prompt(self.session, resident)
-        if prompt is None:
-            return None
-        assignment = Assignment(
-            resident_id=resident.id,
-            prompt_id=prompt.id,
-            prompt=prompt,
-            campaign_id=prompt.campaign_id,
-            status="pending",
-        )
-        self.session.add(assignment)
-        self.session.flush()
-        return assignment
-
-    def _prompt_reply(
-        self, inbound: Inbound, resident: Resident, assignment: Assignment
-    ) -> Outbound:
-        prompt = assignment.prompt
-        body = pick_text(prompt.text, resident.language, prompt.campaign.language) or ""
-        reply = self._reply(inbound, body, resident, kind="prompt")
+    def prompt_reply(self, prompt: PromptView) -> Reply:
+        assert self.resident is not None
+        body = pick_text(prompt.text, self.resident.language, prompt.campaign_language) or ""
         # Carry the campaign and prompt so a prompt given as a reply counts in the funnel.
-        return replace(reply, campaign_id=assignment.campaign_id, prompt_id=prompt.id)
-
-    @staticmethod
-    def _reply(
-        inbound: Inbound,
-        body: str,
-        resident: Resident | None = None,
-        *,
-        kind: str = "reply",
-        buttons: tuple[str, ...] = (),
-    ) -> Outbound:
-        return Outbound(
-            channel=inbound.channel,
-            address=inbound.address,
-            text=body,
-            kind=kind,
-            buttons=buttons,
-            resident_id=resident.id if resident is not None else None,
+        return Reply(
+            body, kind="prompt", campaign_id=prompt.campaign_id, prompt_id=prompt.prompt_id
         )
 
+    def introduced(self, intro: str, prompt: PromptView) -> None:
+        """The intro and the prompt in one message when that costs fewer SMS segments."""
+        asked = self.prompt_reply(prompt)
+        together = f"{intro} {asked.text}"
+        apart = texts.sms_segments(intro)[0] + texts.sms_segments(asked.text)[0]
+        if texts.sms_segments(together)[0] < apart:
+            self.effects.append(replace(asked, text=together))
+        else:
+            self.effects += [Reply(intro), asked]
 
-def next_prompt(session: Session, resident: Resident) -> Prompt | None:
-    """The first prompt, in campaign order, of running campaigns not yet put to the resident."""
-    asked = select(Assignment.prompt_id).where(Assignment.resident_id == resident.id)
-    return session.scalar(
-        select(Prompt)
-        .join(Campaign, Prompt.campaign_id == Campaign.id)
-        .where(
-            Campaign.community_id == resident.community_id,
-            Campaign.status == "active",
-            Campaign.starts_at <= utcnow(),
-            Prompt.id.not_in(asked),
+    # -- after the turn ------------------------------------------------------------------------
+
+    def screen(self) -> None:
+        """Screen the words for harm (help reply, lead's queue, alert); else maybe ask quotes."""
+        if any(isinstance(effect, Erase) for effect in self.effects):
+            return
+        resident, community = self.resident, self.community
+        words = safeguarding.list_with(
+            community.safeguarding_words if community else (),
+            community.help_contacts if community else None,
         )
-        .order_by(Campaign.starts_at, Campaign.id, Prompt.position)
-        .limit(1)
-    )
+        categories = words.categories(self.inbound.text)
+        if categories:
+            if resident is not None:
+                self.effects.append(RaiseAlert(tuple(categories)))
+            if resident is None or resident.status not in NOT_REACHABLE:
+                help_text = safeguarding.help_text(community.name if community else None, words)
+                self.effects.insert(0, Reply(help_text, to_resident=resident is not None))
+            return
+        if self.answered and self.asks_quotes_now():
+            self.set(consent_question=consent.ASKING_QUOTES, quotes_asked_at=self.now)
+            self.effects.append(AskQuotes(texts.text("quotes_ask"), ("YES", "NO"), self.now))
+
+    def asks_quotes_now(self) -> bool:
+        """Ask about quotes once, when the resident has answered and nothing else is pending."""
+        resident = self.resident
+        assert resident is not None
+        return (
+            resident.status == "joined"
+            and resident.quotes_asked_at is None
+            and resident.consent_question is None
+            and self.pending is None
+        )

@@ -1,25 +1,42 @@
-"""Every inbound message: stored first and once, then handed to the engine, replies recorded."""
+"""Where every message enters the conversation: read a snapshot, decide, apply, exactly once.
+
+A message is decided on a snapshot and written with everything it leads to in one transaction
+(on PostgreSQL the common answer in one statement). A provider retry is recognised by its id and
+answered with the replies recorded the first time. If writing fails, the message is still stored
+on its own, unprocessed, and the provider's retry processes it: nothing a resident says is lost.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.conversation import fast_answer, residents, safety
-from bot.conversation.engine import Engine
+from bot.conversation import postgres, snapshot_query
+from bot.conversation.effects import Decision
+from bot.conversation.engine import decide
+from bot.conversation.store import StateChanged, apply
+from bot.conversation.store_message import Duplicate, Message, claim, store_message
+from bot.conversation.words import join_lookup
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import InboundMessage, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
+# Characters no database column can hold as text: NUL (PostgreSQL) and lone surrogates (UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+PROVIDER_ID_MAX = 64
+LANGUAGE_MAX = 16
+# Decided again at most this often when another message changed what a decision was based on.
+MAX_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -34,111 +51,56 @@ class Reception:
     in_answer: bool = False
 
 
+def _storable(value: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
+def _storable_raw(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, dict):
+        return {_storable(str(k)): _storable_raw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_raw(v) for v in value]
+    return value
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """Make a message storable whatever it holds; a valid message's words stay exactly as sent."""
+    external_id = _storable(inbound.external_id)
+    if len(external_id) > PROVIDER_ID_MAX:
+        external_id = hashlib.sha256(external_id.encode()).hexdigest()
+    language = _storable(inbound.language)[:LANGUAGE_MAX] if inbound.language else None
+    return replace(
+        inbound,
+        address=_storable(inbound.address),
+        text=_storable(inbound.text),
+        external_id=external_id,
+        raw=_storable_raw(inbound.raw),
+        language=language,
+        to=_storable(inbound.to) if inbound.to else None,
+        media=tuple(_storable(m) for m in inbound.media),
+    )
+
+
 def encrypted_raw(vault: Vault, inbound: Inbound) -> bytes:
     """The provider's payload as stored: sorted JSON, encrypted."""
     return vault.encrypt_bytes(json.dumps(inbound.raw, ensure_ascii=False, sort_keys=True).encode())
 
 
-def store(
-    session: Session, vault: Vault, inbound: Inbound, raw_enc: bytes | None = None
-) -> InboundMessage:
-    """Insert the raw message; raises IntegrityError when the provider id was seen before."""
+def store_unprocessed(session: Session, vault: Vault, inbound: Inbound) -> InboundMessage:
+    """Insert a message alone, unprocessed (a provider retry will process it)."""
     row = InboundMessage(
         channel=inbound.channel,
         provider_id=inbound.external_id,
         address_hash=vault.address_hash(inbound.channel, inbound.address),
         text=inbound.text,
-        raw_enc=raw_enc if raw_enc is not None else encrypted_raw(vault, inbound),
+        raw_enc=encrypted_raw(vault, inbound),
         received_at=inbound.received_at,
     )
     session.add(row)
     session.flush()
     return row
-
-
-def _existing_id(session: Session, inbound: Inbound) -> int:
-    return session.scalars(
-        select(InboundMessage.id).where(
-            InboundMessage.channel == inbound.channel,
-            InboundMessage.provider_id == inbound.external_id,
-        )
-    ).one()
-
-
-def _stored_replies(
-    session: Session, inbound: Inbound, inbound_id: int, answered_via: str | None
-) -> tuple[tuple[Outbound, ...], bool]:
-    """The replies recorded for a message, and whether they all left in the webhook answer."""
-    rows = session.scalars(
-        select(OutboundMessage)
-        .where(OutboundMessage.in_reply_to_id == inbound_id)
-        .order_by(OutboundMessage.id)
-    ).all()
-    in_answer = bool(rows) and all(row.provider_id == answered_via for row in rows)
-    return tuple(
-        Outbound(
-            channel=row.channel,
-            address=inbound.address,
-            text=row.text,
-            kind=row.kind,
-            buttons=tuple((row.options or {}).get("buttons", ())),
-            resident_id=row.resident_id,
-            outbox_id=row.id,
-        )
-        for row in rows
-    ), in_answer
-
-
-def _fast_connection(db: Database) -> AbstractContextManager[Connection]:
-    """Where the fast path runs: a transaction, or on PostgreSQL no BEGIN/COMMIT at all.
-
-    On PostgreSQL the fast path is one SELECT and one data-modifying WITH statement, and a
-    statement is atomic on its own: run in autocommit, the WITH writes all its rows or none,
-    and its guards (ON CONFLICT, status = 'pending') see the committed state as they would
-    inside a READ COMMITTED transaction, where each statement takes a fresh snapshot too. That
-    saves the BEGIN and COMMIT round trips. SQLite writes in several statements: a transaction.
-    """
-    if db.engine.dialect.name == "postgresql":
-        return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return db.engine.begin()
-
-
-def _answer_fast(
-    db: Database,
-    vault: Vault,
-    inbound: Inbound,
-    raw_enc: bytes,
-    answered_via: str | None,
-    answers_at_most: int | None,
-) -> Reception | None:
-    """The common answer in one transaction (fast_answer); None leaves it to the general path.
-
-    Whatever goes wrong in here is rolled back and the general path stores the message first,
-    so a failure costs time, never the message.
-    """
-    address_hash = vault.address_hash(inbound.channel, inbound.address)
-    try:
-        with _fast_connection(db) as connection:
-            answered = fast_answer.try_answer(
-                connection, inbound, address_hash, raw_enc, answered_via, answers_at_most
-            )
-    except fast_answer.Declined as exc:
-        log.info("message %s: general path, %s", inbound.external_id, exc)
-        return None
-    except Exception as exc:
-        # A database outage fails the general path too (the webhook answers 503); anything
-        # else is a bug here, worth its traceback, and the message still goes through.
-        log.warning(
-            "message %s: fast path failed, taking the general path: %s",
-            inbound.external_id,
-            exc,
-            exc_info=not isinstance(exc, DBAPIError),
-        )
-        return None
-    if answered is None:
-        return None
-    inbound_id, replies, sent = answered
-    return Reception(inbound_id, tuple(replies), False, sent)
 
 
 def receive(
@@ -148,88 +110,136 @@ def receive(
     answered_via: str | None = None,
     *,
     answers_at_most: int | None = None,
-    fast: bool = True,
 ) -> Reception:
-    """Store the message first, then let the engine answer it, exactly once per provider id.
+    """Decide and store one message, exactly once per provider id.
 
     With `answered_via` (e.g. "twiml") the replies leave in the HTTP answer itself, so they are
-    recorded as sent in the same transaction instead of a second one; `answers_at_most` says
-    how many replies that answer can carry (Telegram: one), more are left queued for the caller
-    to send. With `fast` the common answer takes one short transaction (fast_answer).
+    recorded as sent in the same transaction; `answers_at_most` says how many replies that
+    answer can carry (Telegram: one), more are left queued for the caller to send.
     """
-    inbound = safety.clean_inbound(inbound)
-    raw_enc = encrypted_raw(vault, inbound)
-    if fast:
-        reception = _answer_fast(db, vault, inbound, raw_enc, answered_via, answers_at_most)
-        if reception is not None:
-            return reception
-    duplicate = False
+    inbound = clean_inbound(inbound)
+    message = Message(
+        inbound, vault.address_hash(inbound.channel, inbound.address), encrypted_raw(vault, inbound)
+    )
     try:
-        with db.session_scope() as session:
-            inbound_id = store(session, vault, inbound, raw_enc).id
-    except IntegrityError:
-        duplicate = True
-        with db.session_scope() as session:
-            inbound_id = _existing_id(session, inbound)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return _attempt(db, vault, message, answered_via, answers_at_most)
+            except (StateChanged, IntegrityError) as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("message %s: deciding again, %s", inbound.external_id, exc)
+        raise AssertionError("unreachable")
+    except Exception:
+        _keep_unprocessed(db, message)
+        raise
 
-    with db.session_scope() as session:
-        # Claim the message for processing; a concurrent retry finds it claimed and only
-        # repeats the replies already recorded.
-        claimed = session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == inbound_id, InboundMessage.processed_at.is_(None))
-            .values(processed_at=utcnow())
-        ).rowcount
-        if not claimed:
-            stored, in_answer = _stored_replies(session, inbound, inbound_id, answered_via)
-            return Reception(inbound_id, stored, True, in_answer)
-        # Stored by an earlier attempt that failed before processing (e.g. the database went
-        # away): this call processes it, so its replies are new and must be sent.
-        duplicate = False
-        turn = Engine(session, vault).handle(inbound)
-        safety.after_turn(session, inbound, inbound_id, turn)
-        sent = answered_via is not None and (
-            answers_at_most is None or len(turn.replies) <= answers_at_most
+
+def _attempt(
+    db: Database,
+    vault: Vault,
+    message: Message,
+    answered_via: str | None,
+    answers_at_most: int | None,
+) -> Reception:
+    inbound = message.inbound
+    now = utcnow()
+    lookup = join_lookup(inbound.text)
+    if db.is_postgresql:
+        # The snapshot's SELECT and the common answer's one statement need no transaction.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            snapshot = snapshot_query.load(
+                connection,
+                address_hash=message.address_hash,
+                to=inbound.to,
+                lookup=lookup,
+                now=now,
+            )
+            decision = decide(snapshot, inbound)
+            via = _via(decision, answered_via, answers_at_most)
+            if postgres.common_answer(decision):
+                try:
+                    applied = postgres.apply_common_answer(
+                        connection, message, snapshot, decision, via
+                    )
+                    return Reception(applied.inbound_id, applied.replies, False, applied.in_answer)
+                except StateChanged:
+                    pass  # a retry, or the state moved: the ordinary writes tell which
+                except Exception as exc:
+                    # An outage fails the ordinary writes too (the webhook answers 503); anything
+                    # else is a bug here, worth its traceback, and the message still goes through.
+                    log.warning(
+                        "message %s: the common statement failed, writing it the ordinary way: %s",
+                        inbound.external_id,
+                        exc,
+                        exc_info=not isinstance(exc, DBAPIError),
+                    )
+        with db.engine.begin() as connection:
+            return _apply(connection, vault, message, decision, via, answered_via)
+    with db.engine.begin() as connection:
+        snapshot = snapshot_query.load(
+            connection, address_hash=message.address_hash, to=inbound.to, lookup=lookup, now=now
         )
-        if turn.erased:
-            address_hash = vault.address_hash(inbound.channel, inbound.address)
-            residents.erase_contact(session, address_hash, keep_inbound_id=inbound_id)
-            return Reception(inbound_id, tuple(turn.replies), duplicate, sent)
-        if turn.resident_id is not None:
-            session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == inbound_id)
-                .values(resident_id=turn.resident_id)
-            )
-        replies = []
-        for number, reply in enumerate(turn.replies):
-            row = OutboundMessage(
-                community_id=turn.community_id,
-                resident_id=reply.resident_id,
-                channel=reply.channel,
-                kind=reply.kind,
-                text=reply.text,
-                options={"buttons": list(reply.buttons)} if reply.buttons else None,
-                status="queued",
-                dedupe_key=f"reply:{inbound_id}:{number}",
-                in_reply_to_id=inbound_id,
-                campaign_id=reply.campaign_id,
-                prompt_id=reply.prompt_id,
-            )
-            if sent:
-                row.status, row.sent_at, row.provider_id = "sent", utcnow(), answered_via
-                row.attempts = 1
-            session.add(row)
-            session.flush()
-            replies.append(
-                Outbound(
-                    channel=reply.channel,
-                    address=reply.address,
-                    text=reply.text,
-                    kind=reply.kind,
-                    buttons=reply.buttons,
-                    resident_id=reply.resident_id,
-                    outbox_id=row.id,
-                )
-            )
-        return Reception(inbound_id, tuple(replies), duplicate, sent)
+        decision = decide(snapshot, inbound)
+        via = _via(decision, answered_via, answers_at_most)
+        return _apply(connection, vault, message, decision, via, answered_via)
+
+
+def _via(decision: Decision, answered_via: str | None, answers_at_most: int | None) -> str | None:
+    """Where the replies leave: in the webhook's answer when it can carry them all."""
+    fits = answers_at_most is None or len(decision.replies) <= answers_at_most
+    return answered_via if fits else None
+
+
+def _apply(
+    connection: Any,
+    vault: Vault,
+    message: Message,
+    decision: Decision,
+    via: str | None,
+    answered_via: str | None,
+) -> Reception:
+    try:
+        inbound_id = store_message(connection, message, processed_at=utcnow())
+    except Duplicate as duplicate:
+        if duplicate.processed or not claim(connection, duplicate.inbound_id):
+            return _replies_of(connection, message, duplicate.inbound_id, answered_via)
+        inbound_id = duplicate.inbound_id  # stored by an attempt that failed: process it now
+    applied = apply(connection, vault, message, inbound_id, decision, via)
+    return Reception(applied.inbound_id, applied.replies, False, applied.in_answer)
+
+
+def _replies_of(
+    connection: Any, message: Message, inbound_id: int, answered_via: str | None
+) -> Reception:
+    """A retry's answer: the replies recorded for the message the first time."""
+    rows = connection.execute(
+        select(OutboundMessage)
+        .where(OutboundMessage.in_reply_to_id == inbound_id)
+        .order_by(OutboundMessage.id)
+    ).all()
+    in_answer = bool(rows) and all(row.provider_id == answered_via for row in rows)
+    replies = tuple(
+        Outbound(
+            channel=row.channel,
+            address=message.inbound.address,
+            text=row.text,
+            kind=row.kind,
+            buttons=tuple((row.options or {}).get("buttons", ())),
+            resident_id=row.resident_id,
+            outbox_id=row.id,
+        )
+        for row in rows
+    )
+    return Reception(inbound_id, replies, True, in_answer)
+
+
+def _keep_unprocessed(db: Database, message: Message) -> None:
+    """Writing failed: keep the message on its own so the provider's retry processes it."""
+    try:
+        with db.engine.begin() as connection:
+            store_message(connection, message, processed_at=None)
+    except Duplicate:
+        pass
+    except DBAPIError as exc:  # the database is down: the provider retries the whole message
+        log.warning("message %s not kept: %s", message.inbound.external_id, exc)

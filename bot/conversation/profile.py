@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
-from storage.models import ProfileAnswer, ProfileQuestion, Resident
+from storage.models import ProfileAnswer, ProfileQuestion
 
 MAX_QUESTIONS = 2
 MAX_CHOICES = 8
@@ -37,12 +37,24 @@ def choices_of(question: ProfileQuestion) -> list[str]:
     return [str(choice) for choice in (question.choices or {}).get("choices", [])]
 
 
-def render(question: ProfileQuestion) -> Asked:
-    """The message that asks `question`: its text, numbered choices, and how to skip."""
-    choices = choices_of(question)
+def render(text: str, choices: tuple[str, ...] | list[str]) -> Asked:
+    """The message that asks a question: its text, numbered choices, and how to skip."""
     numbered = ", ".join(f"{number} {choice}" for number, choice in enumerate(choices, 1))
-    body = f"{question.text} Reply {numbered}. {texts.text('profile_skip')}"
+    body = f"{text} Reply {numbered}. {texts.text('profile_skip')}"
     return Asked(body, (*choices, "SKIP"))
+
+
+def read_choice(choices: tuple[str, ...] | list[str], words: str) -> tuple[bool, str | None]:
+    """(matched, choice): a number, a choice's words (any case), or SKIP (choice None)."""
+    cleaned = words.strip().rstrip(".!").strip()
+    if cleaned.upper() in SKIP_WORDS:
+        return True, None
+    if cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
+        return True, choices[int(cleaned) - 1]
+    for choice in choices:
+        if cleaned.casefold() == choice.casefold():
+            return True, choice
+    return False, None
 
 
 def questions(session: Session, community_id: int) -> list[ProfileQuestion]:
@@ -88,7 +100,7 @@ def set_question(
         session.add(found)
     found.text = text
     found.choices = {"choices": choices}
-    segments, _ = texts.sms_segments(render(found).text)
+    segments, _ = texts.sms_segments(render(found.text, choices).text)
     if segments > 2:
         raise ProfileError("the question and its choices must fit in two text messages")
     session.flush()
@@ -107,67 +119,6 @@ def remove_question(session: Session, community_id: int, key: str) -> bool:
     session.delete(found)
     session.flush()
     return True
-
-
-def ask_next(session: Session, resident: Resident, when: datetime) -> Asked | None:
-    """Ask the resident the first profile question never asked them, if there is one."""
-    asked = select(ProfileAnswer.question_id).where(ProfileAnswer.resident_id == resident.id)
-    question = session.scalar(
-        select(ProfileQuestion)
-        .where(
-            ProfileQuestion.community_id == resident.community_id,
-            ProfileQuestion.id.not_in(asked),
-        )
-        .order_by(ProfileQuestion.position, ProfileQuestion.id)
-        .limit(1)
-    )
-    if question is None:
-        return None
-    session.add(ProfileAnswer(resident_id=resident.id, question_id=question.id, asked_at=when))
-    session.flush()
-    return render(question)
-
-
-def waiting(session: Session, resident: Resident) -> ProfileAnswer | None:
-    """The profile question the resident was asked and has not answered yet."""
-    return session.scalar(
-        select(ProfileAnswer).where(
-            ProfileAnswer.resident_id == resident.id, ProfileAnswer.answered_at.is_(None)
-        )
-    )
-
-
-def read_choice(question: ProfileQuestion, words: str) -> tuple[bool, str | None]:
-    """(matched, choice): a number, a choice's words (any case), or SKIP (choice None)."""
-    cleaned = words.strip().rstrip(".!").strip()
-    choices = choices_of(question)
-    if cleaned.upper() in SKIP_WORDS:
-        return True, None
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(choices):
-        return True, choices[int(cleaned) - 1]
-    for choice in choices:
-        if cleaned.casefold() == choice.casefold():
-            return True, choice
-    return False, None
-
-
-def take_answer(session: Session, resident: Resident, words: str, when: datetime) -> bool | None:
-    """Record a reply to a waiting profile question.
-
-    Returns None when no question is waiting, True when the reply was a choice or SKIP, and False
-    when it was something else: the question then counts as skipped and the words are the
-    resident's to keep as an ordinary response.
-    """
-    answer = waiting(session, resident)
-    if answer is None:
-        return None
-    question = session.get(ProfileQuestion, answer.question_id)
-    assert question is not None
-    matched, choice = read_choice(question, words)
-    answer.choice = choice
-    answer.answered_at = when
-    session.flush()
-    return matched
 
 
 def close_unanswered(session: Session, resident_id: int, when: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, joinedload
 
 from storage.crypto import Vault
@@ -83,13 +84,17 @@ def get_or_create(
     return resident, True
 
 
-def erase_contact(session: Session, address_hash: str, keep_inbound_id: int | None) -> int:
+def erase_contact(
+    session: Session | Connection, address_hash: str, keep_inbound_id: int | None
+) -> int:
     """Erase every resident record, response and message of one contact; return how many records."""
-    residents = session.scalars(select(Resident).where(Resident.address_hash == address_hash)).all()
-    for resident in residents:
+    records = session.execute(
+        select(Resident.id, Resident.community_id).where(Resident.address_hash == address_hash)
+    ).all()
+    for record in records:
         session.execute(
             update(Community)
-            .where(Community.id == resident.community_id)
+            .where(Community.id == record.community_id)
             .values(erased_count=Community.erased_count + 1)
         )
     if keep_inbound_id is not None:
@@ -106,10 +111,11 @@ def erase_contact(session: Session, address_hash: str, keep_inbound_id: int | No
             InboundMessage.id != (keep_inbound_id or -1),
         )
     )
-    ids = [r.id for r in residents]
+    ids = [record.id for record in records]
     if ids:
         session.execute(delete(Resident).where(Resident.id.in_(ids)))
-    session.expunge_all()
+    if isinstance(session, Session):
+        session.expunge_all()
     return len(ids)
 
 

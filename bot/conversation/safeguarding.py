@@ -113,11 +113,11 @@ def list_for(community: Community | None) -> WarningList:
     """The default list plus the community's own phrases and help contacts."""
     if community is None:
         return default_list()
-    return _list_with(tuple(community.safeguarding_words or ()), community.help_contacts)
+    return list_with(tuple(community.safeguarding_words or ()), community.help_contacts)
 
 
 @lru_cache(maxsize=256)
-def _list_with(phrases: tuple[str, ...], help_contacts: str | None) -> WarningList:
+def list_with(phrases: tuple[str, ...], help_contacts: str | None) -> WarningList:
     """A community's list, built (and its combined pattern compiled) once per phrase set."""
     base = default_list()
     extra = tuple(
@@ -126,51 +126,15 @@ def _list_with(phrases: tuple[str, ...], help_contacts: str | None) -> WarningLi
     return WarningList(base.patterns + extra, help_contacts or base.help_contacts)
 
 
-def help_reply(community: Community | None) -> str:
+def help_text(community_name: str | None, warnings: WarningList) -> str:
     """The immediate reply to a matching message: warm words and free help contacts."""
-    name = community.name if community is not None else "Community"
-    return f"{texts.text('safeguarding_help', name=name)} {list_for(community).help_contacts}"
+    name = community_name or "Community"
+    return f"{texts.text('safeguarding_help', name=name)} {warnings.help_contacts}"
 
 
-def raise_alert(
-    session: Session,
-    community: Community,
-    resident_id: int,
-    categories: list[str],
-    *,
-    response_id: int | None,
-    inbound_id: int | None,
-) -> SafeguardingAlert:
-    """Put the message in the lead's queue and, if the lead has a contact, queue their alert."""
-    alert = SafeguardingAlert(
-        community_id=community.id,
-        resident_id=resident_id,
-        response_id=response_id,
-        inbound_id=inbound_id,
-        categories=",".join(categories)[:200],
-    )
-    session.add(alert)
-    if response_id is not None:
-        response = session.get(Response, response_id)
-        if response is not None:
-            response.safeguarding = True
-    session.flush()
-    if community.safeguarding_lead_enc and community.safeguarding_lead_channel:
-        session.add(
-            OutboundMessage(
-                community_id=community.id,
-                resident_id=None,
-                channel=community.safeguarding_lead_channel,
-                kind=ALERT_KIND,
-                text=texts.text("safeguarding_alert", name=community.name),
-                options=dict(LEAD_MARKER),
-                status="queued",
-                dedupe_key=f"safeguarding:{alert.id}",
-                next_attempt_at=utcnow(),
-            )
-        )
-        session.flush()
-    return alert
+def help_reply(community: Community | None) -> str:
+    """The help reply for a community's list (None: the default list)."""
+    return help_text(community.name if community else None, list_for(community))
 
 
 def set_lead(

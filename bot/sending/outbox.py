@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import String, and_, cast, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Assignment, OutboundMessage, Resident, utcnow
+from storage.models import OutboundMessage, Resident, utcnow
 
 # Rows that may still leave: cancelled when the resident stops being reachable.
 OPEN_STATUSES = ("queued", "held", "failed")
@@ -120,13 +121,24 @@ def prompt_key(resident_id: int, prompt_id: int, attempt: int = 1) -> str:
     return f"prompt:{resident_id}:{prompt_id}:{attempt}"
 
 
-def withdraw_unsent_prompt(session: Session, assignment: Assignment) -> bool:
+def prompt_key_sql(resident_id: Any, prompt_id: Any) -> Any:
+    """prompt_key as a SQL expression over two integer columns (launches and the snapshot)."""
+    return (
+        literal("prompt:")
+        + cast(resident_id, String)
+        + literal(":")
+        + cast(prompt_id, String)
+        + literal(":1")
+    )
+
+
+def withdraw_unsent_prompt(session: Session | Connection, resident_id: int, prompt_id: int) -> bool:
     """Cancel the queued send of an assigned prompt that has not left yet; True if there was one."""
     table = OutboundMessage
     result = session.execute(
         update(table)
         .where(
-            table.dedupe_key == prompt_key(assignment.resident_id, assignment.prompt_id),
+            table.dedupe_key == prompt_key(resident_id, prompt_id),
             or_(
                 table.status.in_(("queued", "held")),
                 and_(table.status == "failed", table.next_attempt_at.is_not(None)),

@@ -1,0 +1,78 @@
+"""What the engine needs to know to decide one message: read by a store, never by the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# A prompt's text: one string, or texts by language code.
+Texts = dict[str, Any] | str | None
+
+
+@dataclass(frozen=True)
+class CommunityView:
+    """A community as the conversation sees it."""
+
+    id: int
+    slug: str
+    name: str
+    young_people: bool = False
+    safeguarding_words: tuple[str, ...] = ()
+    help_contacts: str | None = None
+
+
+@dataclass(frozen=True)
+class PromptView:
+    """A campaign prompt: assigned to the resident (assignment_id) or next to be."""
+
+    prompt_id: int
+    campaign_id: int
+    text: Texts
+    campaign_language: str
+    thanks: Texts = None
+    assignment_id: int | None = None
+    # Its campaign send is still waiting in the outbox: the resident has not seen it.
+    unsent: bool = False
+
+
+@dataclass(frozen=True)
+class ProfileQuestionView:
+    """A self-described group question: its words and choices."""
+
+    id: int
+    text: str
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    """One resident record of the contact, with what their next message may touch."""
+
+    id: int
+    community: CommunityView
+    status: str
+    language: str | None = None
+    consent_question: str | None = None
+    age_band: str | None = None
+    delete_requested_at: datetime | None = None
+    quotes_asked_at: datetime | None = None
+    opted_out_at: datetime | None = None
+    joined_at: datetime | None = None
+    pending: PromptView | None = None
+    next_prompt: PromptView | None = None
+    stalled: PromptView | None = None
+    waiting_profile: ProfileQuestionView | None = None
+    unasked_profile: tuple[ProfileQuestionView, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything decide() reads: the contact's record, the community a message names, the time."""
+
+    now: datetime
+    resident: ResidentView | None = None
+    join_community: CommunityView | None = None
+    # The contact's record in join_community, when they have one.
+    join_resident: ResidentView | None = None
+    keywords: tuple[str, ...] = ()

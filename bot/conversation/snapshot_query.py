@@ -1,0 +1,346 @@
+"""Reading a Snapshot: one SELECT for the contact's records with all a common answer needs.
+
+The SELECT returns one row per resident record of the contact, each with its community, its
+pending prompt (and whether that prompt's send still waits in the outbox), the next prompt it
+would be given, whether a group question waits, and the community a one-word message names.
+Only the rarer turns (joining, a stranger, a group question, no pending prompt) read more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session
+
+from bot.conversation.snapshot import (
+    CommunityView,
+    ProfileQuestionView,
+    PromptView,
+    ResidentView,
+    Snapshot,
+)
+from bot.conversation.words import JoinLookup
+from bot.sending import outbox
+from storage.models import (
+    Assignment,
+    Campaign,
+    Community,
+    OutboundMessage,
+    ProfileAnswer,
+    ProfileQuestion,
+    Prompt,
+    Resident,
+)
+
+_residents = Resident.__table__
+_communities = Community.__table__
+_assignments = Assignment.__table__
+_prompts = Prompt.__table__
+_campaigns = Campaign.__table__
+_outbound = OutboundMessage.__table__
+# LIMITs written into the SQL, not bound: PostgreSQL's generic plan for a prepared statement
+# estimates a bound LIMIT as 10 % of the rows, which turns the outbox check into a hashed scan.
+_ONE = literal_column("1", Integer)
+MAX_RECORDS = literal_column("20", Integer)
+
+
+def next_prompt_select(resident_id: Any, community_id: Any, now: Any) -> Any:
+    """The first prompt, in campaign order, of the community's running campaigns not yet put
+    to the resident: the one rule for "what they are asked next", as a SELECT of its id."""
+    cp, cc, asked = _prompts.alias("cp"), _campaigns.alias("cc"), _assignments.alias("asked")
+    return (
+        select(cp.c.id)
+        .join(cc, cp.c.campaign_id == cc.c.id)
+        .where(
+            cc.c.community_id == community_id,
+            cc.c.status == "active",
+            cc.c.starts_at <= now,
+            cp.c.id.not_in(
+                select(asked.c.prompt_id)
+                .where(asked.c.resident_id == resident_id)
+                .correlate_except(asked)
+            ),
+        )
+        .order_by(cc.c.starts_at, cc.c.id, cp.c.position)
+        .limit(_ONE)
+    )
+
+
+def next_prompt(session: Session, resident: Resident, now: datetime) -> Prompt | None:
+    """The prompt a resident would be asked next (nudges and check-ins ask it too)."""
+    prompt_id = session.scalar(next_prompt_select(resident.id, resident.community_id, now))
+    return session.get(Prompt, prompt_id) if prompt_id is not None else None
+
+
+def _next_prompt_joins(lateral: bool) -> tuple[list[tuple[Any, Any]], list[Any]]:
+    """The next prompt correlated to each row: LATERAL on PostgreSQL, a subquery on SQLite."""
+    r = _residents
+    now = bindparam("now", type_=_campaigns.c.starts_at.type)
+    first = next_prompt_select(r.c.id, r.c.community_id, now).correlate(r)
+    if lateral:
+        cp = first.selected_columns[0].table
+        cc = _campaigns.alias("next_campaign")
+        found = first.add_columns(cp.c.campaign_id, cp.c.text).lateral("next_prompt")
+        joins = [(found, true()), (cc, cc.c.id == found.c.campaign_id)]
+        columns = [
+            found.c.id.label("next_prompt_id"),
+            found.c.campaign_id.label("next_campaign_id"),
+            found.c.text.label("next_text"),
+            cc.c.language.label("next_campaign_language"),
+        ]
+        return joins, columns
+    np, nc = _prompts.alias("next_prompt"), _campaigns.alias("next_campaign")
+    columns = [
+        np.c.id.label("next_prompt_id"),
+        np.c.campaign_id.label("next_campaign_id"),
+        np.c.text.label("next_text"),
+        nc.c.language.label("next_campaign_language"),
+    ]
+    return [(np, np.c.id == first.scalar_subquery()), (nc, nc.c.id == np.c.campaign_id)], columns
+
+
+def _context_query(lateral: bool) -> Any:
+    r, c = _residents, _communities
+    a, pp = _assignments.alias("pending"), _prompts.alias("pending_prompt")
+    pc = _campaigns.alias("pending_campaign")
+    o = _outbound.alias("queued_prompt")
+    unsent_prompt = exists().where(
+        o.c.dedupe_key == outbox.prompt_key_sql(r.c.id, a.c.prompt_id),
+        or_(
+            o.c.status.in_(("queued", "held")),
+            and_(o.c.status == "failed", o.c.next_attempt_at.is_not(None)),
+        ),
+    )
+    profile_waiting = exists().where(
+        ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
+    )
+    keyword = _communities.alias("keyword")
+    keyword_hit = select(keyword.c.id).where(keyword.c.keyword == bindparam("word"))
+    next_joins, next_columns = _next_prompt_joins(lateral)
+    joined = (
+        r.join(c, c.c.id == r.c.community_id)
+        .outerjoin(a, and_(a.c.resident_id == r.c.id, a.c.status == "pending"))
+        .outerjoin(pp, pp.c.id == a.c.prompt_id)
+        .outerjoin(pc, pc.c.id == a.c.campaign_id)
+    )
+    for target, on in next_joins:
+        joined = joined.outerjoin(target, on)
+    return (
+        select(
+            *(r.c[name] for name in _RESIDENT_COLUMNS),
+            *(c.c[name].label(f"community_{name}") for name in _COMMUNITY_COLUMNS),
+            a.c.id.label("assignment_id"),
+            a.c.prompt_id,
+            a.c.campaign_id,
+            pp.c.text.label("pending_text"),
+            pc.c.language.label("campaign_language"),
+            pc.c.thanks,
+            *next_columns,
+            unsent_prompt.label("unsent_prompt"),
+            profile_waiting.label("profile_waiting"),
+            keyword_hit.scalar_subquery().label("keyword_community_id"),
+        )
+        .select_from(joined)
+        .where(r.c.address_hash == bindparam("address_hash"))
+        .limit(MAX_RECORDS)
+    )
+
+
+_RESIDENT_COLUMNS = (
+    "id",
+    "community_id",
+    "status",
+    "language",
+    "consent_question",
+    "age_band",
+    "delete_requested_at",
+    "quotes_asked_at",
+    "opted_out_at",
+    "joined_at",
+    "last_inbound_at",
+    "created_at",
+)
+_COMMUNITY_COLUMNS = (
+    "slug",
+    "name",
+    "young_people",
+    "safeguarding_words",
+    "help_contacts",
+    "sms_number",
+)
+CONTEXT = {"postgresql": _context_query(lateral=True), "sqlite": _context_query(lateral=False)}
+
+
+def load(
+    connection: Connection,
+    *,
+    address_hash: str,
+    to: str | None,
+    lookup: JoinLookup | None,
+    now: datetime,
+) -> Snapshot:
+    """The snapshot decide() needs for one message from this contact."""
+    rows = connection.execute(
+        CONTEXT[connection.dialect.name],
+        {"address_hash": address_hash, "word": lookup.keyword if lookup else None, "now": now},
+    ).all()
+    join_community = None
+    if lookup is not None and (not rows or rows[0].keyword_community_id or lookup.slug):
+        join_community = _find_community(connection, lookup)
+    if join_community is not None:
+        mine = next((row for row in rows if row.community_id == join_community.id), None)
+        join_resident = _resident(connection, mine, now) if mine is not None else None
+        return Snapshot(now=now, join_community=join_community, join_resident=join_resident)
+    if not rows:
+        keywords = connection.scalars(
+            select(Community.keyword).order_by(Community.keyword).limit(8)
+        ).all()
+        return Snapshot(now=now, keywords=tuple(keywords))
+    return Snapshot(now=now, resident=_resident(connection, _choose(rows, to), now))
+
+
+def _choose(rows: list[Row[Any]], to: str | None) -> Row[Any]:
+    """The record a message belongs to: the community of the number texted, else the latest."""
+    texted = [row for row in rows if to and row.community_sms_number == to]
+    return max(texted or rows, key=_recency)
+
+
+def _recency(row: Row[Any]) -> tuple[datetime, int]:
+    return (row.last_inbound_at or row.created_at, row.id)
+
+
+def _find_community(connection: Connection, lookup: JoinLookup) -> CommunityView | None:
+    found = connection.execute(
+        select(_communities).where(_communities.c.keyword == lookup.keyword)
+    ).first()
+    if found is None and lookup.slug:
+        found = connection.execute(
+            select(_communities).where(_communities.c.slug == lookup.slug)
+        ).first()
+    if found is None:
+        return None
+    return _community(found._mapping, prefix="")
+
+
+def _community(values: Any, prefix: str) -> CommunityView:
+    return CommunityView(
+        id=values["id" if not prefix else "community_id"],
+        slug=values[f"{prefix}slug"],
+        name=values[f"{prefix}name"],
+        young_people=bool(values[f"{prefix}young_people"]),
+        safeguarding_words=tuple(values[f"{prefix}safeguarding_words"] or ()),
+        help_contacts=values[f"{prefix}help_contacts"],
+    )
+
+
+def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentView:
+    pending = None
+    if row.assignment_id is not None:
+        pending = PromptView(
+            prompt_id=row.prompt_id,
+            campaign_id=row.campaign_id,
+            text=row.pending_text,
+            campaign_language=row.campaign_language,
+            thanks=row.thanks,
+            assignment_id=row.assignment_id,
+            unsent=bool(row.unsent_prompt),
+        )
+    following = None
+    if row.next_prompt_id is not None:
+        following = PromptView(
+            prompt_id=row.next_prompt_id,
+            campaign_id=row.next_campaign_id,
+            text=row.next_text,
+            campaign_language=row.next_campaign_language,
+        )
+    view = ResidentView(
+        id=row.id,
+        community=_community(row._mapping, prefix="community_"),
+        status=row.status,
+        language=row.language,
+        consent_question=row.consent_question,
+        age_band=row.age_band,
+        delete_requested_at=row.delete_requested_at,
+        quotes_asked_at=row.quotes_asked_at,
+        opted_out_at=row.opted_out_at,
+        joined_at=row.joined_at,
+        pending=pending,
+        next_prompt=following,
+    )
+    return _with_rarer_parts(connection, view, bool(row.profile_waiting))
+
+
+def _with_rarer_parts(connection: Connection, view: ResidentView, waiting: bool) -> ResidentView:
+    """Group questions and a stalled prompt: read only for the turns that may need them."""
+    if waiting or view.status == "invited":
+        view = replace(
+            view,
+            waiting_profile=_waiting_question(connection, view.id) if waiting else None,
+            unasked_profile=_unasked_questions(connection, view),
+        )
+    if view.pending is None and view.status == "joined":
+        view = replace(view, stalled=_latest_stalled(connection, view.id))
+    return view
+
+
+def _question(row: Any) -> ProfileQuestionView:
+    choices = tuple(str(choice) for choice in (row.choices or {}).get("choices", []))
+    return ProfileQuestionView(id=row.id, text=row.text, choices=choices)
+
+
+def _waiting_question(connection: Connection, resident_id: int) -> ProfileQuestionView | None:
+    q = ProfileQuestion.__table__
+    row = connection.execute(
+        select(q.c.id, q.c.text, q.c.choices)
+        .join(ProfileAnswer, ProfileAnswer.question_id == q.c.id)
+        .where(ProfileAnswer.resident_id == resident_id, ProfileAnswer.answered_at.is_(None))
+        .limit(1)
+    ).first()
+    return _question(row) if row is not None else None
+
+
+def _unasked_questions(
+    connection: Connection, view: ResidentView
+) -> tuple[ProfileQuestionView, ...]:
+    q = ProfileQuestion.__table__
+    asked = select(ProfileAnswer.question_id).where(ProfileAnswer.resident_id == view.id)
+    rows = connection.execute(
+        select(q.c.id, q.c.text, q.c.choices)
+        .where(q.c.community_id == view.community.id, q.c.id.not_in(asked))
+        .order_by(q.c.position, q.c.id)
+    ).all()
+    return tuple(_question(row) for row in rows)
+
+
+def _latest_stalled(connection: Connection, resident_id: int) -> PromptView | None:
+    a, c = _assignments, _campaigns
+    row = connection.execute(
+        select(a.c.id, a.c.prompt_id, a.c.campaign_id, c.c.language, c.c.thanks)
+        .join(c, c.c.id == a.c.campaign_id)
+        .where(a.c.resident_id == resident_id, a.c.status == "stalled")
+        .order_by(a.c.assigned_at.desc(), a.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return PromptView(
+        prompt_id=row.prompt_id,
+        campaign_id=row.campaign_id,
+        text=None,
+        campaign_language=row.language,
+        thanks=row.thanks,
+        assignment_id=row.id,
+    )

@@ -1,0 +1,292 @@
+"""Applying a Decision: every effect written with plain statements, in the caller's transaction.
+
+This is the store for SQLite and for everything PostgreSQL's one-statement answer does not
+cover (bot.conversation.postgres). Writes that depend on what the snapshot saw are guarded, so
+a message decided on a state another message has since changed raises StateChanged, and the
+inbox decides it again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from bot import texts
+from bot.conversation import residents
+from bot.conversation.consent import wording_version
+from bot.conversation.effects import (
+    AnswerProfile,
+    AskProfile,
+    AskQuotes,
+    AssignPrompt,
+    CreateResident,
+    Decision,
+    Erase,
+    OptOut,
+    RaiseAlert,
+    RecordConsent,
+    Reply,
+    StoreResponse,
+    UpdateResident,
+    WithdrawUnsentPrompt,
+)
+from bot.conversation.replies import mark_sent_rows, outbound_replies, reply_rows
+from bot.conversation.safeguarding import ALERT_KIND, LEAD_MARKER
+from bot.conversation.store_message import Applied, Message
+from bot.sending import outbox
+from storage.crypto import Vault
+from storage.models import (
+    Assignment,
+    Community,
+    Consent,
+    InboundMessage,
+    OutboundMessage,
+    ProfileAnswer,
+    Resident,
+    Response,
+    SafeguardingAlert,
+    utcnow,
+)
+
+_inbound = InboundMessage.__table__
+_outbound = OutboundMessage.__table__
+INSERT_REPLIES = _outbound.insert().returning(_outbound.c.id, sort_by_parameter_order=True)
+
+
+class StateChanged(Exception):
+    """What the decision was based on changed meanwhile: decide the message again."""
+
+
+class _Apply:
+    """The effects of one decision, written in order inside the caller's transaction."""
+
+    def __init__(
+        self, connection: Connection, vault: Vault, message: Message, inbound_id: int
+    ) -> None:
+        self.connection, self.vault, self.message = connection, vault, message
+        self.inbound_id = inbound_id
+        self.resident_id: int | None = None
+        self.community_id: int | None = None
+        self.response_id: int | None = None
+        self.now = utcnow()
+
+    def run(self, decision: Decision) -> None:
+        self.resident_id, self.community_id = decision.resident_id, decision.community_id
+        for effect in decision.effects:
+            handler = getattr(self, type(effect).__name__)
+            handler(effect)
+
+    # Each method is named after the effect it writes.
+
+    def Reply(self, effect: Reply) -> None:
+        pass  # written together, after the other effects (reply_rows)
+
+    def CreateResident(self, effect: CreateResident) -> None:
+        inbound, hashed = self.message.inbound, self.message.address_hash
+        self.resident_id = self.connection.execute(
+            Resident.__table__.insert().returning(Resident.__table__.c.id),
+            {
+                "community_id": effect.community_id,
+                "channel": inbound.channel,
+                "address_enc": self.vault.encrypt(inbound.address),
+                "address_hash": hashed,
+                "pseudonym": self.vault.pseudonym(effect.community_slug, hashed),
+                "status": "invited",
+                "language": effect.language,
+                "created_at": self.now,
+            },
+        ).scalar_one()
+
+    def UpdateResident(self, effect: UpdateResident) -> None:
+        self.connection.execute(
+            update(Resident.__table__)
+            .where(Resident.__table__.c.id == self.resident_id)
+            .values(**effect.values)
+        )
+
+    def RecordConsent(self, effect: RecordConsent) -> None:
+        inbound = self.message.inbound
+        self.connection.execute(
+            Consent.__table__.insert(),
+            [
+                {
+                    "resident_id": self.resident_id,
+                    "purpose": purpose,
+                    "wording": effect.wording,
+                    "wording_version": wording_version(effect.wording),
+                    "channel": inbound.channel,
+                    "given_at": inbound.received_at,
+                }
+                for purpose in effect.purposes
+            ],
+        )
+
+    def OptOut(self, effect: OptOut) -> None:
+        table = Consent.__table__
+        self.connection.execute(
+            update(table)
+            .where(table.c.resident_id == self.resident_id, table.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=self.now)
+        )
+
+    def StoreResponse(self, effect: StoreResponse) -> None:
+        inbound = self.message.inbound
+        if effect.assignment_id is not None:
+            table = Assignment.__table__
+            answered = self.connection.execute(
+                update(table)
+                .where(table.c.id == effect.assignment_id, table.c.status != "answered")
+                .values(status="answered", answered_at=inbound.received_at)
+            ).rowcount
+            if answered != 1:
+                raise StateChanged("the prompt was answered meanwhile")
+        self.response_id = self.connection.execute(
+            Response.__table__.insert().returning(Response.__table__.c.id),
+            {
+                "community_id": self.community_id,
+                "resident_id": self.resident_id,
+                "channel": inbound.channel,
+                "language": effect.language,
+                "text": effect.text,
+                "received_at": inbound.received_at,
+                "campaign_id": effect.campaign_id,
+                "prompt_id": effect.prompt_id,
+                "safeguarding": False,
+            },
+        ).scalar_one()
+
+    def AssignPrompt(self, effect: AssignPrompt) -> None:
+        self.connection.execute(
+            Assignment.__table__.insert(),
+            {
+                "resident_id": self.resident_id,
+                "prompt_id": effect.prompt_id,
+                "campaign_id": effect.campaign_id,
+                "status": "pending",
+                "assigned_at": self.now,
+                "nudges_sent": 0,
+            },
+        )
+
+    def WithdrawUnsentPrompt(self, effect: WithdrawUnsentPrompt) -> None:
+        assert self.resident_id is not None
+        outbox.withdraw_unsent_prompt(self.connection, self.resident_id, effect.prompt_id)
+
+    def AskProfile(self, effect: AskProfile) -> None:
+        self.connection.execute(
+            ProfileAnswer.__table__.insert(),
+            {
+                "resident_id": self.resident_id,
+                "question_id": effect.question_id,
+                "asked_at": self.message.inbound.received_at,
+            },
+        )
+
+    def AnswerProfile(self, effect: AnswerProfile) -> None:
+        table = ProfileAnswer.__table__
+        self.connection.execute(
+            update(table)
+            .where(
+                table.c.resident_id == self.resident_id,
+                table.c.question_id == effect.question_id,
+                table.c.answered_at.is_(None),
+            )
+            .values(choice=effect.choice, answered_at=self.message.inbound.received_at)
+        )
+
+    def RaiseAlert(self, effect: RaiseAlert) -> None:
+        alert_id = self.connection.execute(
+            SafeguardingAlert.__table__.insert().returning(SafeguardingAlert.__table__.c.id),
+            {
+                "community_id": self.community_id,
+                "resident_id": self.resident_id,
+                "response_id": self.response_id,
+                "inbound_id": self.inbound_id,
+                "categories": ",".join(effect.categories)[:200],
+                "created_at": self.now,
+            },
+        ).scalar_one()
+        if self.response_id is not None:
+            table = Response.__table__
+            self.connection.execute(
+                update(table).where(table.c.id == self.response_id).values(safeguarding=True)
+            )
+        self._alert_the_lead(alert_id)
+
+    def _alert_the_lead(self, alert_id: int) -> None:
+        c = Community.__table__
+        community = self.connection.execute(
+            select(c.c.name, c.c.safeguarding_lead_enc, c.c.safeguarding_lead_channel).where(
+                c.c.id == self.community_id
+            )
+        ).one()
+        if not (community.safeguarding_lead_enc and community.safeguarding_lead_channel):
+            return
+        self.connection.execute(
+            _outbound.insert(),
+            {
+                "community_id": self.community_id,
+                "resident_id": None,
+                "channel": community.safeguarding_lead_channel,
+                "kind": ALERT_KIND,
+                "text": texts.text("safeguarding_alert", name=community.name),
+                "options": dict(LEAD_MARKER),
+                "status": "queued",
+                "dedupe_key": f"safeguarding:{alert_id}",
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "created_at": self.now,
+            },
+        )
+
+    def AskQuotes(self, effect: AskQuotes) -> None:
+        asked = effect.asked_at
+        self.connection.execute(
+            _outbound.insert(),
+            {
+                "community_id": self.community_id,
+                "resident_id": self.resident_id,
+                "channel": self.message.inbound.channel,
+                "kind": "consent",
+                "text": effect.text,
+                "options": {"buttons": list(effect.buttons)},
+                "status": "queued",
+                "dedupe_key": f"quotes:{self.resident_id}:{asked:%Y%m%d%H%M%S}",
+                "attempts": 0,
+                "next_attempt_at": self.now,
+                "created_at": self.now,
+            },
+        )
+
+    def Erase(self, effect: Erase) -> None:
+        residents.erase_contact(
+            self.connection, self.message.address_hash, keep_inbound_id=self.inbound_id
+        )
+
+
+def apply(
+    connection: Connection,
+    vault: Vault,
+    message: Message,
+    inbound_id: int,
+    decision: Decision,
+    sent_via: str | None,
+) -> Applied:
+    """Write the decision's effects and its replies; the message row is already stored."""
+    writer = _Apply(connection, vault, message, inbound_id)
+    writer.run(decision)
+    replies = decision.replies
+    if decision.erased:
+        return Applied(inbound_id, outbound_replies(message, replies, None, []), False)
+    if writer.resident_id is not None:
+        connection.execute(
+            update(_inbound)
+            .where(_inbound.c.id == inbound_id)
+            .values(resident_id=writer.resident_id)
+        )
+    if not replies:
+        return Applied(inbound_id, (), sent_via is not None)
+    rows = reply_rows(inbound_id, writer.resident_id, decision.community_id, message, replies)
+    sent = mark_sent_rows(rows, sent_via)
+    ids = list(connection.execute(INSERT_REPLIES, rows).scalars())
+    return Applied(inbound_id, outbound_replies(message, replies, writer.resident_id, ids), sent)
