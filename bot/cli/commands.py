@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from cryptography.fernet import Fernet
@@ -27,7 +27,8 @@ from bot.cli.base import (
     parse_when,
     pass_ctx,
 )
-from bot.insights import coverage
+from bot.insights import coverage, recorded_exports
+from bot.insights.recorded_exports import Exporter, recorded_filters
 from storage import exports
 from storage.models import Campaign, Community
 
@@ -276,49 +277,32 @@ def export(
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)
-        campaign_id = campaign_id_or_fail(session, target, campaign_slug)
         spec = exports.ExportFilter(
             community_id=target.id,
-            campaign_id=campaign_id,
+            campaign_id=campaign_id_or_fail(session, target, campaign_slug),
             since=local_day_bounds(since, zone, "--since", end=False) if since else None,
             until=local_day_bounds(until, zone, "--until", end=True) if until else None,
             redact=redact,
             include_safeguarding=include_safeguarding,
         )
-        if fmt == "xlsx":
-            _export_xlsx(exports.rows(session, spec), output)
-            return
-        if fmt == "csv":
-            chunks: Iterator[bytes] = exports.csv_export(session, spec)
-        else:
-            chunks = (
-                chunk.encode("utf-8") for chunk in exports.jsonl_chunks(exports.rows(session, spec))
-            )
-        if output == "-":
-            stream = sys.stdout.buffer
-            for chunk in chunks:
-                stream.write(chunk)
-            stream.flush()
-            return
-        try:
-            with open(output, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
-        click.echo(f"wrote {output}", err=True)
-
-
-def _export_xlsx(records: Iterator[tuple[object, ...]], output: str) -> None:
+    filters = recorded_filters(campaign_slug, since, until, redact, include_safeguarding)
+    with _opened(output) as stream:
+        by = Exporter.command_line()
+        for chunk in recorded_exports.export(ctx.services.db, spec, fmt, by, filters):
+            stream.write(chunk)
+        stream.flush()
     if output != "-":
-        try:
-            exports.write_xlsx(records, output)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
         click.echo(f"wrote {output}", err=True)
+
+
+@contextmanager
+def _opened(output: str) -> Iterator[BinaryIO]:
+    """Standard output for "-", otherwise the file, opened before anything is recorded."""
+    if output == "-":
+        yield sys.stdout.buffer
         return
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
-        exports.write_xlsx(records, handle.name)
-        with open(handle.name, "rb") as data:
-            shutil.copyfileobj(data, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+    try:
+        with open(output, "wb") as handle:
+            yield handle
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
