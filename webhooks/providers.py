@@ -11,8 +11,7 @@ from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
 from bot.channels import sms, telegram
-from bot.conversation import inbox, residents
-from bot.sending.delivery import deliver_replies
+from bot.conversation import inbox, updates
 from storage.models import OutboundMessage, utcnow
 from webhooks.services import services
 
@@ -88,11 +87,10 @@ def twilio_status() -> tuple[str, int]:
 
 @bp.post("/telegram")
 def telegram_update() -> Response | tuple[str, int]:
-    """Check the secret, parse the update, answer 200 for every update Telegram sends.
+    """Check the secret, hand the update on, answer 200 for every update Telegram sends.
 
     A single reply to a message travels in the answer itself as a sendMessage call (no Bot API
-    request from here); several replies, and button presses (which need answerCallbackQuery),
-    go through the Bot API as before.
+    request from here); several replies, and button presses, go through the Bot API.
     """
     svc = services()
     expected = svc.settings.telegram_webhook_secret
@@ -110,36 +108,10 @@ def telegram_update() -> Response | tuple[str, int]:
         log.warning("telegram update %s ignored: TELEGRAM_BOT_TOKEN is not set", data["update_id"])
         return "", 200
     try:
-        update_obj = svc.telegram.parse(data)
-    except Exception as exc:
+        handled = updates.handle(svc.db, svc.vault, svc.telegram, data, answer_in_response=True)
+    except updates.NotAnUpdate as exc:
         log.warning("telegram update refused: %s", exc)
         abort(400, "not a Telegram update")
-    blocked = telegram.blocked_chat(update_obj)
-    if blocked is not None:
-        with svc.db.session_scope() as session:
-            changed = residents.mark_blocked(session, svc.vault.address_hash("telegram", blocked))
-        log.info(
-            "telegram update %s: resident blocked the bot (%d records opted out)",
-            update_obj.update_id,
-            changed,
-        )
-        return "", 200
-    # The payload as received is what is kept: re-serialising the parsed Update cost more CPU
-    # than the rest of the Telegram parsing, and could only drop what Telegram sent.
-    parsed = telegram.parse_update(update_obj, utcnow(), raw=data)
-    if isinstance(parsed, telegram.Ignored):
-        log.info("telegram update %s ignored: %s", update_obj.update_id, parsed)
-        return "", 200
-    if update_obj.callback_query is not None:
-        reception = inbox.receive(svc.db, svc.vault, parsed)
-        svc.telegram.answer_callback(update_obj.callback_query.id)
-    else:
-        reception = inbox.receive(
-            svc.db, svc.vault, parsed, telegram.WEBHOOK_REPLY, answers_at_most=1
-        )
-        if reception.in_answer and len(reception.replies) == 1:
-            # Also for a redelivered update: Telegram only runs the call if it got the answer.
-            return jsonify(telegram.webhook_reply(reception.replies[0]))
-    if not reception.duplicate:
-        deliver_replies(svc.db, svc.telegram, reception.replies)
+    if handled.answer is not None:
+        return jsonify(handled.answer)
     return "", 200

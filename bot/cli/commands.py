@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from bot.campaigns import fanout, prompt_files
+from bot.campaigns import operations, prompt_files
 from bot.campaigns.progress import campaign_progress
 from bot.cli.base import (
     Context,
@@ -27,7 +27,8 @@ from bot.cli.base import (
     parse_when,
     pass_ctx,
 )
-from bot.insights import coverage
+from bot.insights import coverage, recorded_exports
+from bot.insights.recorded_exports import Exporter, recorded_filters
 from storage import exports
 from storage.models import Campaign, Community
 
@@ -178,29 +179,45 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
         fail(str(exc))
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
-        starts_at = parse_when(start, parse_timezone(target.timezone), "--start") if start else None
-        try:
-            launched = prompt_files.launch(session, target, spec, starts_at, fan_out_now=False)
-        except prompt_files.LaunchError as exc:
-            fail(str(exc))
         zone = parse_timezone(target.timezone)
-        local = launched.starts_at.astimezone(zone)
-        when = (
-            "now"
-            if launched.status == "active"
-            else f"from {local:%Y-%m-%d %H:%M} {target.timezone} "
-            f"({launched.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z)"
-        )
-        click.echo(f"launched {spec.slug} in {slug} {when}: {len(spec.prompts)} prompt(s)")
-        campaign_id, running = launched.id, launched.status == "active"
-    if running:
-        # Committed first, so that a large launch can be queued in parts (bot/fanout.py).
-        with ctx.services.db.session_scope() as session:
-            queued = fanout.activate_due(session, campaign_id=campaign_id)
-        click.echo(
-            f"queued the first prompt for {queued} resident(s); anyone with another campaign's "
-            "question open gets it after answering that one"
-        )
+        starts_at = parse_when(start, zone, "--start") if start else None
+        community_id = target.id
+    try:
+        launched = operations.launch(ctx.services.db, community_id, spec, starts_at)
+    except operations.LaunchError as exc:
+        fail(str(exc))
+    local = launched.starts_at.astimezone(zone)
+    when = (
+        "now"
+        if launched.running
+        else f"from {local:%Y-%m-%d %H:%M} {zone.key} "
+        f"({launched.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z)"
+    )
+    click.echo(f"launched {spec.slug} in {slug} {when}: {launched.prompts} prompt(s)")
+    if launched.running:
+        line = f"queued the first prompt for {launched.queued} resident(s)"
+        if launched.waiting:
+            line += (
+                f"; {launched.waiting} with another campaign's question open get it after "
+                "answering that one"
+            )
+        click.echo(line)
+
+
+@campaign.command("close")
+@click.argument("campaign_slug")
+@click.option("--community", "slug", required=True)
+@pass_ctx
+def campaign_close(ctx: Context, campaign_slug: str, slug: str) -> None:
+    """Stop asking a campaign's questions."""
+    with ctx.services.db.session_scope() as session:
+        campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
+    assert campaign_id is not None
+    closed = operations.close(ctx.services.db, campaign_id)
+    if closed.already:
+        click.echo(f"{campaign_slug} in {slug} was already closed")
+    else:
+        click.echo(f"closed {campaign_slug} in {slug}: no more of its questions will be asked")
 
 
 @campaign.command("list")
@@ -260,49 +277,32 @@ def export(
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)
-        campaign_id = campaign_id_or_fail(session, target, campaign_slug)
         spec = exports.ExportFilter(
             community_id=target.id,
-            campaign_id=campaign_id,
+            campaign_id=campaign_id_or_fail(session, target, campaign_slug),
             since=local_day_bounds(since, zone, "--since", end=False) if since else None,
             until=local_day_bounds(until, zone, "--until", end=True) if until else None,
             redact=redact,
             include_safeguarding=include_safeguarding,
         )
-        if fmt == "xlsx":
-            _export_xlsx(exports.rows(session, spec), output)
-            return
-        if fmt == "csv":
-            chunks: Iterator[bytes] = exports.csv_export(session, spec)
-        else:
-            chunks = (
-                chunk.encode("utf-8") for chunk in exports.jsonl_chunks(exports.rows(session, spec))
-            )
-        if output == "-":
-            stream = sys.stdout.buffer
-            for chunk in chunks:
-                stream.write(chunk)
-            stream.flush()
-            return
-        try:
-            with open(output, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
-        click.echo(f"wrote {output}", err=True)
-
-
-def _export_xlsx(records: Iterator[tuple[object, ...]], output: str) -> None:
+    filters = recorded_filters(campaign_slug, since, until, redact, include_safeguarding)
+    with _opened(output) as stream:
+        by = Exporter.command_line()
+        for chunk in recorded_exports.export(ctx.services.db, spec, fmt, by, filters):
+            stream.write(chunk)
+        stream.flush()
     if output != "-":
-        try:
-            exports.write_xlsx(records, output)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
         click.echo(f"wrote {output}", err=True)
+
+
+@contextmanager
+def _opened(output: str) -> Iterator[BinaryIO]:
+    """Standard output for "-", otherwise the file, opened before anything is recorded."""
+    if output == "-":
+        yield sys.stdout.buffer
         return
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
-        exports.write_xlsx(records, handle.name)
-        with open(handle.name, "rb") as data:
-            shutil.copyfileobj(data, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+    try:
+        with open(output, "wb") as handle:
+            yield handle
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")

@@ -14,10 +14,9 @@ from bot.campaigns import prompt_files
 from bot.channels import telegram
 from bot.cli.base import Context, cli, fail, pass_ctx
 from bot.config import Settings
-from bot.conversation import inbox
-from bot.sending.delivery import deliver_replies
+from bot.conversation import updates
 from storage import users
-from storage.models import DEFAULT_QUIET_HOURS, Community, utcnow
+from storage.models import DEFAULT_QUIET_HOURS, Community
 
 DEMO_EMAIL = "demo@example.org"
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -91,7 +90,7 @@ def set_webhook(ctx: Context) -> None:
             client.bot.set_webhook(
                 url=url,
                 secret_token=settings.telegram_webhook_secret,
-                allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
+                allowed_updates=list(updates.ALLOWED_UPDATES),
             )
         )
         me = client.run(client.bot.get_me())
@@ -118,11 +117,11 @@ def poll(ctx: Context, once: bool) -> None:
     try:
         while True:
             try:
-                updates = client.run(
+                batch = client.run(
                     client.bot.get_updates(
                         offset=offset,
                         timeout=0 if once else 25,
-                        allowed_updates=["message", "callback_query"],
+                        allowed_updates=list(updates.ALLOWED_UPDATES),
                     )
                 )
             except Exception as exc:
@@ -131,17 +130,9 @@ def poll(ctx: Context, once: bool) -> None:
                     raise
                 time.sleep(3)
                 continue
-            for update in updates:
+            for update in batch:
                 offset = max(offset, update.update_id + 1)
-                parsed = telegram.parse_update(update, utcnow())
-                if isinstance(parsed, telegram.Ignored):
-                    log.info("update %s ignored: %s", update.update_id, parsed)
-                    continue
-                reception = inbox.receive(services.db, services.vault, parsed)
-                if update.callback_query is not None:
-                    client.answer_callback(update.callback_query.id)
-                if not reception.duplicate:
-                    deliver_replies(services.db, client, reception.replies)
+                updates.handle(services.db, services.vault, client, update.to_dict())
             if once:
                 break
     finally:

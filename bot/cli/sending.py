@@ -8,18 +8,16 @@ import threading
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from bot.campaigns.progress import ReportBackError, report_back
+from bot.campaigns import operations
 from bot.channels.base import Sender
-from bot.cli.base import Context, cli, community_or_fail, fail, pass_ctx
+from bot.cli.base import Context, campaign_id_or_fail, cli, community_or_fail, fail, pass_ctx
 from bot.cli.commands import campaign, community
 from bot.sending.pacing import Pacer, PacingLimits
 from bot.sending.sender import OutboxSender, SenderPolicy, SimulatorSender
 from bot.sending.twilio_outbox import TwilioChannelSender
 from bot.services import Services
 from bot.worker.scheduler import JobContext, Worker
-from storage.models import Campaign
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +98,12 @@ def worker(ctx: Context) -> None:
 def campaign_report_back(ctx: Context, campaign_slug: str, slug: str, body: str) -> None:
     """Send "you said, we did" to everyone who answered and has not opted out."""
     with ctx.services.db.session_scope() as session:
-        target = community_or_fail(session, slug)
-        found = session.scalar(
-            select(Campaign).where(
-                Campaign.community_id == target.id, Campaign.slug == campaign_slug
-            )
-        )
-        if found is None:
-            fail(f"no campaign {campaign_slug!r} in {slug}")
-        try:
-            queued = report_back(session, found, body)
-        except ReportBackError as exc:
-            fail(str(exc))
+        campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
+    assert campaign_id is not None
+    try:
+        queued = operations.report_back(ctx.services.db, campaign_id, body)
+    except operations.ReportBackError as exc:
+        fail(str(exc))
     click.echo(
         f"report-back queued for {queued} resident(s) who answered {campaign_slug}; "
         "the worker sends it outside quiet hours"

@@ -123,6 +123,8 @@ class FakeTelegramAPI:
         self._faults: dict[str, collections.deque[_Fault]] = {}
         self._hangs: dict[str, collections.deque[float]] = {}
         self._updates: list[dict[str, Any]] = []
+        # getUpdates' allowed_updates, kept until the next call that names them, like Telegram.
+        self._allowed_updates: frozenset[str] | None = None
         self._message_ids = itertools.count(1)
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -284,11 +286,19 @@ class FakeTelegramAPI:
         limit = int(params.get("limit") or 100)
         wait = min(float(params.get("timeout") or 0), 0.2)
         with self._lock:
-            updates = self._updates
-            updates[:] = [u for u in updates if u["update_id"] >= offset]
-            if not updates and wait:
+            if params.get("allowed_updates") is not None:
+                self._allowed_updates = frozenset(params["allowed_updates"])
+            if not any(u["update_id"] >= offset for u in self._updates) and wait:
                 self._lock.wait(wait)
+            # Telegram never delivers kinds left out of allowed_updates; an empty list means all.
+            self._updates[:] = [
+                u for u in self._updates if u["update_id"] >= offset and self._is_allowed(u)
+            ]
             return list(self._updates[:limit])
+
+    def _is_allowed(self, update: dict[str, Any]) -> bool:
+        allowed = self._allowed_updates
+        return not allowed or any(kind in update for kind in allowed)
 
 
 class _Handler(BaseHTTPRequestHandler):

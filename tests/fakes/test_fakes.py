@@ -123,6 +123,20 @@ def test_telegram_get_updates_offset(tg: FakeTelegramAPI) -> None:
     assert [u.message.text for u in rest] == ["YES"] and empty == () and waited < 1.5
 
 
+def test_telegram_get_updates_only_hands_over_the_allowed_kinds(tg: FakeTelegramAPI) -> None:
+    for name in ("text", "my_chat_member", "callback_join"):
+        tg.queue_update(json.loads((FIXTURES / "telegram" / f"{name}.json").read_text()))
+
+    async def go(bot: telegram.Bot):
+        narrow = await bot.get_updates(allowed_updates=["message", "callback_query"])
+        kept = await bot.get_updates()  # Telegram keeps the last allowed_updates
+        return narrow, kept
+
+    narrow, kept = _run_bot(tg, go)
+    assert [u.my_chat_member for u in narrow] == [None, None]
+    assert [u.update_id for u in kept] == [u.update_id for u in narrow]
+
+
 def test_twilio_create(tw: FakeTwilioAPI) -> None:
     client = _client(tw)
     m = client.messages.create(

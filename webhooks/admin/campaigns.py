@@ -13,9 +13,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from bot.campaigns import fanout, progress, prompt_files
+from bot.campaigns import operations, prompt_files
 from storage import dashboard
-from storage.models import Campaign, utcnow
+from storage.models import Campaign
 from webhooks.admin.access import community_or_404, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.forms import ActionForm, CampaignForm, ReportBackForm
@@ -113,7 +113,8 @@ def new_campaign(slug: str) -> Response | str:
     """A campaign form, empty or filled from a starter; launch now or at a local time."""
     form = CampaignForm()
     available = starters()
-    with services().db.session_scope() as session:
+    svc = services()
+    with svc.db.session_scope() as session:
         community = community_or_404(session, slug)
         chosen = request.args.get("starter", "")
         if request.method == "GET" and chosen in available:
@@ -125,21 +126,12 @@ def new_campaign(slug: str) -> Response | str:
                 starts_at = None
                 if form.start.data is not None:
                     starts_at = form.start.data.replace(tzinfo=ZoneInfo(community.timezone))
-                launched = prompt_files.launch(
-                    session, community, spec, starts_at, fan_out_now=False
-                )
-            except (prompt_files.PromptFileError, prompt_files.LaunchError) as exc:
+                launched = operations.launch(svc.db, community.id, spec, starts_at)
+            except (prompt_files.PromptFileError, operations.LaunchError) as exc:
                 problem = WHERE_PREFIX.sub("", str(exc))
             else:
-                session.commit()
-                if launched.status == "active":
-                    # Committed first, so that a large launch can be queued in parts.
-                    fanout.activate_due(session, campaign_id=launched.id)
-                flash(
-                    f"Launched {launched.title}."
-                    if launched.status == "active"
-                    else f"Scheduled {launched.title}."
-                )
+                verb = "Launched" if launched.running else "Scheduled"
+                flash(f"{verb} {launched.title}.")
                 return redirect(url_for("admin.campaign", slug=slug, campaign_slug=launched.slug))
         return render_template(
             "admin/campaign_new.html",
@@ -183,29 +175,32 @@ def campaign(slug: str, campaign_slug: str) -> str:
 @organisers_only
 def close_campaign(slug: str, campaign_slug: str) -> Response:
     """Stop asking this campaign's questions."""
-    with services().db.session_scope() as session:
-        community = community_or_404(session, slug)
-        found = _campaign_or_404(session, community.id, campaign_slug)
-        if found.status != "closed":
-            found.status = "closed"
-            found.closed_at = utcnow()
-            flash(f"Closed {found.title}. No more of its questions will be asked.")
+    svc = services()
+    with svc.db.session_scope() as session:
+        campaign_id = _campaign_or_404(
+            session, community_or_404(session, slug).id, campaign_slug
+        ).id
+    closed = operations.close(svc.db, campaign_id)
+    if not closed.already:
+        flash(f"Closed {closed.title}. No more of its questions will be asked.")
     return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))
 
 
 @bp.post("/communities/<slug>/campaigns/<campaign_slug>/report-back")
 @organisers_only
 def report_back(slug: str, campaign_slug: str) -> Response:
-    """Send a "you said, we did" update to everyone who answered (progress.report_back)."""
+    """Send a "you said, we did" update to everyone who answered."""
     form = ReportBackForm()
-    with services().db.session_scope() as session:
-        community = community_or_404(session, slug)
-        found = _campaign_or_404(session, community.id, campaign_slug)
-        if form.validate_on_submit():
-            try:
-                queued = progress.report_back(session, found, form.text.data.strip())
-            except progress.ReportBackError as exc:
-                flash(f"Not sent: {exc}.")
-            else:
-                flash(f"Your update is on its way to {queued} resident(s) who answered.")
+    svc = services()
+    with svc.db.session_scope() as session:
+        campaign_id = _campaign_or_404(
+            session, community_or_404(session, slug).id, campaign_slug
+        ).id
+    if form.validate_on_submit():
+        try:
+            queued = operations.report_back(svc.db, campaign_id, form.text.data.strip())
+        except operations.ReportBackError as exc:
+            flash(f"Not sent: {exc}.")
+        else:
+            flash(f"Your update is on its way to {queued} resident(s) who answered.")
     return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))

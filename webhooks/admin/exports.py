@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
+from bot.insights import recorded_exports
+from bot.insights.recorded_exports import Exporter, recorded_filters
 from storage import exports
-from storage.db import Database
 from storage.models import Campaign, Community, ExportRecord, utcnow
 from webhooks.admin.access import admins_only, community_or_404, me
 from webhooks.admin.blueprint import bp
@@ -24,7 +22,6 @@ MEDIA_TYPES = {
     "jsonl": "application/x-ndjson; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-XLSX_CHUNK = 64 * 1024
 
 
 def _when(value: str | None, zone: ZoneInfo, end: bool) -> datetime | None:
@@ -41,31 +38,6 @@ def _when(value: str | None, zone: ZoneInfo, end: bool) -> datetime | None:
     except ValueError:
         abort(400, description=f"{value!r} is not a date or time like 2026-12-01T10:00")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
-def _records(db: Database, spec: exports.ExportFilter) -> Iterator[tuple[object, ...]]:
-    """Export rows read in a session that lives as long as the download."""
-    with db.session_scope() as session:
-        yield from exports.rows(session, spec)
-
-
-def _csv_chunks(db: Database, spec: exports.ExportFilter) -> Iterator[bytes]:
-    """The CSV export written in a session that lives as long as the download."""
-    with db.session_scope() as session:
-        yield from exports.csv_export(session, spec)
-
-
-def _xlsx_chunks(db: Database, spec: exports.ExportFilter) -> Iterator[bytes]:
-    """Write the workbook in constant memory to a temporary file, then stream it out."""
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    try:
-        exports.write_xlsx(_records(db, spec), path)
-        with open(path, "rb") as data:
-            while chunk := data.read(XLSX_CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
 
 
 @bp.get("/communities/<slug>/export.<fmt>")
@@ -94,26 +66,13 @@ def export(slug: str, fmt: str) -> Response:
             until=_when(request.args.get("until"), zone, end=True),
             redact=request.args.get("redact") == "1",
         )
-        filters = {
-            key: request.args[key]
-            for key in ("campaign", "since", "until", "redact")
-            if request.args.get(key)
-        }
-        session.add(
-            ExportRecord(
-                user_id=me().id,
-                user_email=me().email,
-                community_id=community.id,
-                format=fmt,
-                filters=filters,
-            )
+        filters = recorded_filters(
+            campaign=campaign_slug,
+            since=request.args.get("since"),
+            until=request.args.get("until"),
+            redact=spec.redact,
         )
-    if fmt == "xlsx":
-        body: Iterator[bytes] | Iterator[str] = _xlsx_chunks(svc.db, spec)
-    elif fmt == "csv":
-        body = _csv_chunks(svc.db, spec)
-    else:
-        body = exports.jsonl_chunks(_records(svc.db, spec))
+    body = recorded_exports.export(svc.db, spec, fmt, Exporter(me().email, me().id), filters)
     name = f"{slug}-responses-{utcnow():%Y%m%d-%H%M}.{fmt}"
     return Response(
         body,

@@ -1,0 +1,114 @@
+"""What an organiser does to a campaign, written once for the web views and the CLI commands.
+
+Each operation owns its transactions; callers look the community or campaign up (with their own
+access checks and ways of saying "not found"), call the operation and show what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.campaigns import fanout, progress, prompt_files
+from storage.db import Database
+from storage.models import Assignment, Campaign, Community, Resident, utcnow
+
+# Raised by launch() and report_back(); their messages are one sentence a user can act on.
+LaunchError = prompt_files.LaunchError
+ReportBackError = progress.ReportBackError
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A launched campaign: running now (its first prompt queued) or scheduled from `starts_at`."""
+
+    slug: str
+    title: str
+    running: bool
+    starts_at: datetime
+    prompts: int
+    # Residents the first prompt was queued for; 0 for a scheduled launch.
+    queued: int
+    # Joined residents with another campaign's question open: they get this one after answering.
+    waiting: int
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A closed campaign; `already` when it was closed before this request."""
+
+    slug: str
+    title: str
+    already: bool
+
+
+def launch(
+    db: Database,
+    community_id: int,
+    spec: prompt_files.CampaignSpec,
+    starts_at: datetime | None = None,
+) -> Launched:
+    """Create the campaign and commit it; when it runs now, queue its first prompt to everyone.
+
+    Committed before the fan-out so that a large launch can be queued in parts
+    (fanout.activate_due); raises LaunchError when the community already ran this slug.
+    """
+    with db.session_scope() as session:
+        community = session.get(Community, community_id)
+        if community is None:
+            raise LaunchError(f"community {community_id} no longer exists")
+        made = prompt_files.launch(session, community, spec, starts_at, fan_out_now=False)
+        campaign_id, running = made.id, made.status == "active"
+        title, start = made.title, made.starts_at
+    queued = waiting = 0
+    if running:
+        with db.session_scope() as session:
+            queued = fanout.activate_due(session, campaign_id=campaign_id)
+            waiting = _waiting_on_another_question(session, community_id, campaign_id)
+    return Launched(spec.slug, title, running, start, len(spec.prompts), queued, waiting)
+
+
+def _waiting_on_another_question(session: Session, community_id: int, campaign_id: int) -> int:
+    """Joined residents whose one open question belongs to another campaign."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Assignment)
+            .join(Resident, Resident.id == Assignment.resident_id)
+            .where(
+                Resident.community_id == community_id,
+                Resident.status == "joined",
+                Assignment.status == "pending",
+                Assignment.campaign_id != campaign_id,
+            )
+        )
+        or 0
+    )
+
+
+def close(db: Database, campaign_id: int) -> Closed:
+    """Stop asking the campaign's questions; closing a closed campaign changes nothing."""
+    with db.session_scope() as session:
+        found = session.get(Campaign, campaign_id)
+        if found is None:
+            raise LookupError(f"campaign {campaign_id} no longer exists")
+        already = found.status == "closed"
+        if not already:
+            found.status = "closed"
+            found.closed_at = utcnow()
+        return Closed(found.slug, found.title, already)
+
+
+def report_back(db: Database, campaign_id: int, text: str) -> int:
+    """Queue "you said, we did" to everyone who answered and is still joined; return how many.
+
+    Raises ReportBackError for an empty or over-long text; the same text twice queues nothing new.
+    """
+    with db.session_scope() as session:
+        found = session.get(Campaign, campaign_id)
+        if found is None:
+            raise LookupError(f"campaign {campaign_id} no longer exists")
+        return progress.report_back(session, found, text)
