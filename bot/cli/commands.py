@@ -30,6 +30,7 @@ from bot.cli.base import (
 from bot.insights import coverage
 from storage import exports
 from storage.models import Campaign, Community
+from storage.statuses import CampaignStatus
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KEYWORD_RE = re.compile(r"^[A-Za-z0-9]{2,32}$")
@@ -187,12 +188,12 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
         local = launched.starts_at.astimezone(zone)
         when = (
             "now"
-            if launched.status == "active"
+            if launched.status == CampaignStatus.ACTIVE
             else f"from {local:%Y-%m-%d %H:%M} {target.timezone} "
             f"({launched.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z)"
         )
         click.echo(f"launched {spec.slug} in {slug} {when}: {len(spec.prompts)} prompt(s)")
-        campaign_id, running = launched.id, launched.status == "active"
+        campaign_id, running = launched.id, launched.status == CampaignStatus.ACTIVE
     if running:
         # Committed first, so that a large launch can be queued in parts (bot/fanout.py).
         with ctx.services.db.session_scope() as session:

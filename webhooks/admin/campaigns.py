@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from bot.campaigns import fanout, progress, prompt_files
 from storage import dashboard
 from storage.models import Campaign, utcnow
+from storage.statuses import CampaignStatus
 from webhooks.admin.access import community_or_404, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.forms import ActionForm, CampaignForm, ReportBackForm
@@ -132,12 +133,12 @@ def new_campaign(slug: str) -> Response | str:
                 problem = WHERE_PREFIX.sub("", str(exc))
             else:
                 session.commit()
-                if launched.status == "active":
+                if launched.status == CampaignStatus.ACTIVE:
                     # Committed first, so that a large launch can be queued in parts.
                     fanout.activate_due(session, campaign_id=launched.id)
                 flash(
                     f"Launched {launched.title}."
-                    if launched.status == "active"
+                    if launched.status == CampaignStatus.ACTIVE
                     else f"Scheduled {launched.title}."
                 )
                 return redirect(url_for("admin.campaign", slug=slug, campaign_slug=launched.slug))
@@ -186,8 +187,8 @@ def close_campaign(slug: str, campaign_slug: str) -> Response:
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)
         found = _campaign_or_404(session, community.id, campaign_slug)
-        if found.status != "closed":
-            found.status = "closed"
+        if found.status != CampaignStatus.CLOSED:
+            found.status = CampaignStatus.CLOSED
             found.closed_at = utcnow()
             flash(f"Closed {found.title}. No more of its questions will be asked.")
     return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))
