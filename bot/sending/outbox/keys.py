@@ -53,7 +53,7 @@ def prompt_key_sql(
 
 
 def reply_key(inbound_id: int, number: int) -> str:
-    """The dedupe key of the `number`th reply (from 1) to an inbound message."""
+    """The dedupe key of reply number `number` (counting from 0) to an inbound message."""
     return f"reply:{inbound_id}:{number}"
 
 
