@@ -18,6 +18,7 @@ from storage.models import (
     Response,
     utcnow,
 )
+from storage.statuses import AssignmentStatus, CampaignStatus, OutboxStatus, ResidentStatus
 
 CHART_DAYS = 30
 
@@ -51,36 +52,50 @@ class Funnel:
     @property
     def sent(self) -> int:
         """Campaign messages that have left us (whatever happened to them after)."""
-        left = ("sent", "delivered", "undelivered", "read")
+        left = (
+            OutboxStatus.SENT,
+            OutboxStatus.DELIVERED,
+            OutboxStatus.UNDELIVERED,
+            OutboxStatus.READ,
+        )
         return sum(self.message_statuses.get(status, 0) for status in left)
 
     @property
     def delivered(self) -> int:
         """Campaign messages the provider says reached the phone."""
-        return sum(self.message_statuses.get(status, 0) for status in ("delivered", "read"))
+        return sum(
+            self.message_statuses.get(status, 0)
+            for status in (OutboxStatus.DELIVERED, OutboxStatus.READ)
+        )
 
     @property
     def waiting(self) -> int:
         """Campaign messages still to go out (queued, or being sent now)."""
-        return sum(self.message_statuses.get(status, 0) for status in ("queued", "sending"))
+        return sum(
+            self.message_statuses.get(status, 0)
+            for status in (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+        )
 
     @property
     def failed(self) -> int:
         """Campaign messages that could not be delivered."""
-        return sum(self.message_statuses.get(status, 0) for status in ("failed", "undelivered"))
+        return sum(
+            self.message_statuses.get(status, 0)
+            for status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED)
+        )
 
 
 def coverage(session: Session, community_id: int) -> Coverage:
     """Joined residents and how many of them have answered at least once."""
     joined = session.scalar(
         select(func.count()).where(
-            Resident.community_id == community_id, Resident.status == "joined"
+            Resident.community_id == community_id, Resident.status == ResidentStatus.JOINED
         )
     )
     heard = session.scalar(
         select(func.count(func.distinct(Response.resident_id)))
         .join(Resident, Resident.id == Response.resident_id)
-        .where(Response.community_id == community_id, Resident.status == "joined")
+        .where(Response.community_id == community_id, Resident.status == ResidentStatus.JOINED)
     )
     return Coverage(joined or 0, heard or 0)
 
@@ -117,8 +132,8 @@ def funnel(session: Session, campaign: Campaign) -> Funnel:
         ).all()
     )
     result.asked = sum(by_status.values())
-    result.answered = by_status.get("answered", 0)
-    result.stalled = by_status.get("stalled", 0)
+    result.answered = by_status.get(AssignmentStatus.ANSWERED, 0)
+    result.stalled = by_status.get(AssignmentStatus.STALLED, 0)
     result.message_statuses = dict(
         session.execute(
             select(OutboundMessage.status, func.count())
@@ -143,4 +158,8 @@ def campaigns(session: Session, community_id: int) -> list[Campaign]:
 
 def active_campaigns(session: Session, community_id: int) -> list[Campaign]:
     """Campaigns running or waiting to start."""
-    return [c for c in campaigns(session, community_id) if c.status in ("active", "scheduled")]
+    return [
+        c
+        for c in campaigns(session, community_id)
+        if c.status in (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
+    ]

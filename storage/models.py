@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.statuses import AssignmentStatus, CampaignStatus, OutboxStatus, ResidentStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -113,7 +115,7 @@ class Resident(Base):
     address_enc: Mapped[str] = mapped_column(Text)
     address_hash: Mapped[str] = mapped_column(String(64), index=True)
     pseudonym: Mapped[str] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="invited")
+    status: Mapped[str] = mapped_column(String(16), default=ResidentStatus.INVITED)
     language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     joined_at: Mapped[datetime | None]
@@ -178,7 +180,7 @@ class Campaign(Base):
     slug: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(16), default="en")
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.ACTIVE)
     starts_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     fanned_out_at: Mapped[datetime | None]
@@ -234,7 +236,7 @@ class Assignment(Base):
     prompt_id: Mapped[int] = mapped_column(Integer)
     # Lookups by campaign use ix_assignments_campaign_status_assigned, which starts with it.
     campaign_id: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.PENDING)
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
@@ -336,7 +338,7 @@ class OutboundMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     options: Mapped[dict[str, Any] | None]
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     provider_id: Mapped[str | None] = mapped_column(String(64))
     in_reply_to_id: Mapped[int | None] = mapped_column(

@@ -7,30 +7,16 @@ import json
 import logging
 
 from flask import Blueprint, Response, abort, jsonify, request
-from sqlalchemy import update
 from werkzeug.exceptions import BadRequest
 
 from bot.channels import sms, telegram
 from bot.conversation import inbox, updates
-from storage.models import OutboundMessage, utcnow
+from bot.sending import outbox
+from storage.models import utcnow
 from webhooks.services import services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("providers", __name__, url_prefix="/webhooks")
-
-# Twilio statuses in the order a message moves through them; callbacks can arrive out of order.
-STATUS_RANK = {
-    "queued": 0,
-    "accepted": 0,
-    "scheduled": 0,
-    "sending": 1,
-    "sent": 2,
-    "delivered": 3,
-    "undelivered": 3,
-    "failed": 3,
-    "read": 4,
-    "canceled": 3,
-}
 
 
 def _twilio_form_or_403() -> dict[str, str]:
@@ -70,18 +56,11 @@ def twilio_status() -> tuple[str, int]:
     form = _twilio_form_or_403()
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    if not sid or status not in STATUS_RANK:
+    if not sid or status not in outbox.DELIVERY_RANK:
         return "", 204
-    lower = [name for name, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-    values: dict[str, object] = {"status": status}
-    if form.get("ErrorCode"):
-        values["error"] = f"twilio {form['ErrorCode']}"
+    error = f"twilio {form['ErrorCode']}" if form.get("ErrorCode") else None
     with services().db.session_scope() as session:
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.provider_id == sid, OutboundMessage.status.in_(lower))
-            .values(**values)
-        )
+        outbox.record_delivery(session, sid, status, error)
     return "", 204
 
 

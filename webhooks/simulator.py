@@ -9,6 +9,7 @@ from bot.channels import simulator
 from bot.conversation import inbox
 from bot.sending import outbox
 from storage.models import Community, InboundMessage, OutboundMessage, Resident, utcnow
+from storage.statuses import OutboxStatus
 from webhooks.services import services
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -82,7 +83,8 @@ def history():  # type: ignore[no-untyped-def]
                 OutboundMessage.created_at,
                 OutboundMessage.options,
             ).where(
-                OutboundMessage.resident_id.in_(resident_ids), OutboundMessage.status != "queued"
+                OutboundMessage.resident_id.in_(resident_ids),
+                OutboundMessage.status != OutboxStatus.QUEUED,
             )
         ).all()
     items = [{"from": "me", "text": t, "at": at.isoformat(), "key": f"i{i}"} for i, t, at in sent]

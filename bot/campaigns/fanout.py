@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, func, literal, select, text
+from sqlalchemy import String, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
+from bot.sending.outbox import prompt_key_sql
 from bot.sending.quiet_hours import SendingHours
 from storage.db import insert_missing
 from storage.models import (
@@ -21,6 +22,7 @@ from storage.models import (
     Resident,
     utcnow,
 )
+from storage.statuses import AssignmentStatus, CampaignStatus, OutboxStatus, ResidentStatus
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ def fan_out(
 
 def _parts(session: Session, community_id: int) -> list[tuple[int, int]]:
     """Resident id ranges [low, high) of about PART_SIZE joined residents each; [] when small."""
-    joined = (Resident.community_id == community_id, Resident.status == "joined")
+    joined = (Resident.community_id == community_id, Resident.status == ResidentStatus.JOINED)
     count, low, high = session.execute(
         select(func.count(), func.min(Resident.id), func.max(Resident.id)).where(*joined)
     ).one()
@@ -150,12 +152,12 @@ def _queue_first_prompt(
         Resident.id,
         literal(launch.prompt_id),
         literal(launch.campaign_id),
-        literal("pending"),
+        literal(AssignmentStatus.PENDING, String),
         literal(moment, type_=Assignment.__table__.c.assigned_at.type),
         literal(0),
     ).where(
         Resident.community_id == launch.community_id,
-        Resident.status == "joined",
+        Resident.status == ResidentStatus.JOINED,
         *in_part,
     )
     insert_missing(
@@ -165,7 +167,7 @@ def _queue_first_prompt(
         free_residents,
     )
 
-    dedupe = literal("prompt:") + cast(Resident.id, String) + literal(f":{launch.prompt_id}:1")
+    dedupe = prompt_key_sql(Resident.id, launch.prompt_id)
     columns = OutboundMessage.__table__.c
     queued = (
         select(
@@ -174,7 +176,7 @@ def _queue_first_prompt(
             Resident.channel,
             literal("prompt"),
             _text_for_language(launch.texts, launch.language),
-            literal("queued"),
+            literal(OutboxStatus.QUEUED, String),
             dedupe,
             literal(launch.campaign_id),
             literal(launch.prompt_id),
@@ -185,9 +187,9 @@ def _queue_first_prompt(
         .join(Assignment, Assignment.resident_id == Resident.id)
         .where(
             Assignment.prompt_id == launch.prompt_id,
-            Assignment.status == "pending",
+            Assignment.status == AssignmentStatus.PENDING,
             Assignment.assigned_at == literal(moment, type_=columns.created_at.type),
-            Resident.status == "joined",
+            Resident.status == ResidentStatus.JOINED,
             *in_part,
         )
     )
@@ -220,7 +222,7 @@ def activate_due(
     residents queued. Another worker activating the same campaign at once skips it."""
     now = now or utcnow()
     due = select(Campaign).where(
-        Campaign.status.in_(("scheduled", "active")),
+        Campaign.status.in_((CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE)),
         Campaign.starts_at <= now,
         Campaign.fanned_out_at.is_(None),
     )
@@ -230,6 +232,6 @@ def activate_due(
         due = due.with_for_update(skip_locked=True)
     total = 0
     for campaign in session.scalars(due.order_by(Campaign.starts_at, Campaign.id)).all():
-        campaign.status = "active"
+        campaign.status = CampaignStatus.ACTIVE
         total += fan_out(session, campaign, now, in_parts=True)
     return total

@@ -18,7 +18,14 @@ from bot import texts
 from bot.conversation import profile
 from bot.conversation.snapshot_query import next_prompt
 from bot.insights import coverage
-from bot.sending.outbox import enqueue, enqueue_many, outbox_row
+from bot.sending.outbox import (
+    checkin_key,
+    enqueue,
+    enqueue_many,
+    nudge_key,
+    outbox_row,
+    prompt_key,
+)
 from bot.sending.quiet_hours import SendingHours
 from storage.languages import pick_text
 from storage.models import (
@@ -31,6 +38,7 @@ from storage.models import (
     Response,
     utcnow,
 )
+from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
 
 CHUNK = 5000
 PROFILE_WAIT = timedelta(days=1)
@@ -158,7 +166,7 @@ def _due_nudges(
     campaigns = session.scalars(
         select(Campaign).where(
             Campaign.community_id == community.id,
-            Campaign.status == "active",
+            Campaign.status == CampaignStatus.ACTIVE,
             Campaign.starts_at <= now,
             Campaign.nudge_after_seconds.is_not(None),
         )
@@ -170,8 +178,8 @@ def _due_nudges(
             .join(Resident, Resident.id == Assignment.resident_id)
             .where(
                 Assignment.campaign_id == campaign.id,
-                Assignment.status == "pending",
-                Resident.status == "joined",
+                Assignment.status == AssignmentStatus.PENDING,
+                Resident.status == ResidentStatus.JOINED,
                 # Implied by the next line (a nudge follows the assignment), but lets the index
                 # on (campaign_id, status, assigned_at) narrow the scan to prompts old enough.
                 Assignment.assigned_at <= now - after,
@@ -182,7 +190,7 @@ def _due_nudges(
             if assignment.nudges_sent >= campaign.nudge_max:
                 report.add(community.slug, STALLED)
                 if not dry_run:
-                    assignment.status = "stalled"
+                    assignment.status = AssignmentStatus.STALLED
                 continue
             silent_since = resident.last_heard_at or resident.joined_at or assignment.assigned_at
             found.append(_Candidate(resident, "nudge", assignment, campaign, silent_since))
@@ -197,7 +205,7 @@ def due_checkins_query(community: Community, silent_before: datetime) -> Select[
     silent_since = func.coalesce(Resident.last_heard_at, Resident.joined_at)
     return select(Resident).where(
         Resident.community_id == community.id,
-        Resident.status == "joined",
+        Resident.status == ResidentStatus.JOINED,
         silent_since <= silent_before,
         or_(Resident.last_checkin_at.is_(None), Resident.last_checkin_at < silent_since),
     )
@@ -272,18 +280,18 @@ def _outbox_row(
             resident,
             body or "",
             kind="nudge",
-            dedupe_key=f"nudge:{resident.id}:{prompt.id}:{number}",
+            dedupe_key=nudge_key(resident.id, prompt.id, number),
             campaign_id=campaign.id,
             prompt_id=prompt.id,
             not_before=not_before,
         )
     body, prompt = _checkin_text(session, community, resident, now, pending.get(resident.id))
-    day = not_before.astimezone(SendingHours.of(community).zone).date().isoformat()
+    day = not_before.astimezone(SendingHours.of(community).zone).date()
     return outbox_row(
         resident,
         body,
         kind="checkin",
-        dedupe_key=f"checkin:{resident.id}:{day}",
+        dedupe_key=checkin_key(resident.id, day),
         campaign_id=prompt.campaign_id if prompt is not None else None,
         prompt_id=prompt.id if prompt is not None else None,
         not_before=not_before,
@@ -317,7 +325,7 @@ def _pending_of(session: Session, checkins: list[_Candidate]) -> dict[int, Assig
         rows = session.scalars(
             select(Assignment).where(
                 Assignment.resident_id.in_(ids[start : start + CHUNK]),
-                Assignment.status == "pending",
+                Assignment.status == AssignmentStatus.PENDING,
             )
         )
         found.update((row.resident_id, row) for row in rows)
@@ -342,7 +350,7 @@ def _checkin_text(
                 resident_id=resident.id,
                 prompt_id=prompt.id,
                 campaign_id=prompt.campaign_id,
-                status="pending",
+                status=AssignmentStatus.PENDING,
                 assigned_at=now,
                 nudges_sent=prompt.campaign.nudge_max,
             )
@@ -361,7 +369,7 @@ def _first_prompts(
         .join(ProfileAnswer, ProfileAnswer.resident_id == Resident.id)
         .where(
             Resident.community_id == community.id,
-            Resident.status == "joined",
+            Resident.status == ResidentStatus.JOINED,
             ProfileAnswer.answered_at.is_(None),
             ProfileAnswer.asked_at <= now - PROFILE_WAIT,
         )
@@ -369,7 +377,7 @@ def _first_prompts(
     for resident in waiting:
         pending = session.scalar(
             select(Assignment.id).where(
-                Assignment.resident_id == resident.id, Assignment.status == "pending"
+                Assignment.resident_id == resident.id, Assignment.status == AssignmentStatus.PENDING
             )
         )
         prompt = None if pending is not None else next_prompt(session, resident, utcnow())
@@ -384,7 +392,7 @@ def _first_prompts(
                 resident_id=resident.id,
                 prompt_id=prompt.id,
                 campaign_id=prompt.campaign_id,
-                status="pending",
+                status=AssignmentStatus.PENDING,
                 assigned_at=now,
             )
         )
@@ -395,7 +403,7 @@ def _first_prompts(
             resident,
             body,
             kind="prompt",
-            dedupe_key=f"prompt:{resident.id}:{prompt.id}:1",
+            dedupe_key=prompt_key(resident.id, prompt.id),
             campaign_id=prompt.campaign_id,
             prompt_id=prompt.id,
             not_before=now,

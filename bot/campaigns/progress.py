@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import String, and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
+from bot.sending.outbox import report_back_key_sql
 from bot.sending.quiet_hours import SendingHours
 from bot.texts import sms_segments
 from storage.db import insert_missing
 from storage.models import Campaign, Community, OutboundMessage, Resident, Response, utcnow
+from storage.statuses import OutboxStatus, ResidentStatus
 
 MAX_REPORT_BACK_SEGMENTS = 2
 
@@ -39,12 +41,16 @@ class Progress:
 def campaign_progress(session: Session, campaign: Campaign) -> Progress:
     """Count the campaign's prompt sends by state and the residents who answered it."""
     table = OutboundMessage
-    retrying = and_(table.status == "failed", table.next_attempt_at.is_not(None))
+    retrying = and_(table.status == OutboxStatus.FAILED, table.next_attempt_at.is_not(None))
     state = case(
-        (table.status.in_(("queued", "sending", "held")) | retrying, "queued"),
-        (table.status.in_(("sent", "accepted")), "sent"),
-        (table.status.in_(("delivered", "read")), "delivered"),
-        (table.status.in_(("failed", "undelivered")), "failed"),
+        (
+            table.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.HELD))
+            | retrying,
+            "queued",
+        ),
+        (table.status.in_((OutboxStatus.SENT, OutboxStatus.ACCEPTED)), "sent"),
+        (table.status.in_((OutboxStatus.DELIVERED, OutboxStatus.READ)), "delivered"),
+        (table.status.in_((OutboxStatus.FAILED, OutboxStatus.UNDELIVERED)), "failed"),
         else_="other",
     )
     counts = dict(
@@ -65,7 +71,8 @@ def campaign_progress(session: Session, campaign: Campaign) -> Progress:
     joined = (
         session.scalar(
             select(func.count()).where(
-                Resident.community_id == campaign.community_id, Resident.status == "joined"
+                Resident.community_id == campaign.community_id,
+                Resident.status == ResidentStatus.JOINED,
             )
         )
         or 0
@@ -114,15 +121,15 @@ def report_back(session: Session, campaign: Campaign, text: str) -> int:
         Resident.channel,
         literal("report_back"),
         literal(body),
-        literal("queued"),
-        literal(f"report_back:{campaign.id}:{version}:") + cast(Resident.id, String),
+        literal(OutboxStatus.QUEUED, String),
+        report_back_key_sql(campaign.id, version, Resident.id),
         literal(campaign.id),
         literal(0),
         literal(send_at, type_=columns.next_attempt_at.type),
         literal(now, type_=columns.created_at.type),
     ).where(
         Resident.community_id == campaign.community_id,
-        Resident.status == "joined",
+        Resident.status == ResidentStatus.JOINED,
         Resident.id.in_(answered),
     )
     return insert_missing(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Campaign, Community, Prompt, utcnow
+from storage.statuses import CampaignStatus
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -238,7 +239,7 @@ def launch(
         slug=spec.slug,
         title=spec.title,
         language=spec.language,
-        status="active" if start <= now else "scheduled",
+        status=CampaignStatus.ACTIVE if start <= now else CampaignStatus.SCHEDULED,
         starts_at=start,
         nudge_after_seconds=spec.nudge_after_seconds,
         nudge_max=spec.nudge_max,
@@ -251,7 +252,7 @@ def launch(
     ]
     session.add(campaign)
     session.flush()
-    if campaign.status == "active" and fan_out_now:
+    if campaign.status == CampaignStatus.ACTIVE and fan_out_now:
         from bot.campaigns.fanout import fan_out
 
         fan_out(session, campaign, now)

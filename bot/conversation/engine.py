@@ -46,8 +46,9 @@ from bot.conversation.words import (
 )
 from bot.messages import Inbound
 from storage.languages import pick_text
+from storage.statuses import ResidentStatus
 
-NOT_REACHABLE = ("opted_out", "unreachable")
+NOT_REACHABLE = (ResidentStatus.OPTED_OUT, ResidentStatus.UNREACHABLE)
 _VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
 
 
@@ -137,18 +138,24 @@ class _Turn:
         if existing is None:
             language = self.inbound.language
             self.created = CreateResident(community.id, community.slug, language)
-            existing = ResidentView(id=0, community=community, status="invited", language=language)
+            existing = ResidentView(
+                id=0, community=community, status=ResidentStatus.INVITED, language=language
+            )
         self.begin(existing, join=True)
         resident = self.resident
         assert resident is not None
-        if resident.status != "joined" and community.young_people and resident.age_band is None:
+        if (
+            resident.status != ResidentStatus.JOINED
+            and community.young_people
+            and resident.age_band is None
+        ):
             self.set(consent_question=consent.ASKING_AGE)
             self.reply(texts.text("age_ask", name=community.name), consent.AGE_BUTTONS)
             return
-        if resident.status == "joined":
+        if resident.status == ResidentStatus.JOINED:
             self.reply(texts.text("welcome_again", name=community.name))
             return
-        self.set(status="invited")
+        self.set(status=ResidentStatus.INVITED)
         self.reply(welcome_text(community.name), ("YES",))
 
     # -- known residents ---------------------------------------------------------------------
@@ -159,7 +166,7 @@ class _Turn:
         word = command.word
         if word in STOP_WORDS:
             self.effects.append(OptOut())
-            self.set(status="opted_out", opted_out_at=self.now)
+            self.set(status=ResidentStatus.OPTED_OUT, opted_out_at=self.now)
             if self.inbound.channel not in PROVIDER_CONFIRMS_STOP:
                 self.reply(texts.text("stopped", name=self.name))
             return
@@ -178,7 +185,7 @@ class _Turn:
             return
         if self.safety_question(word):
             return
-        if resident.status == "invited":
+        if resident.status == ResidentStatus.INVITED:
             if word in JOIN_WORDS or word in START_WORDS:
                 self.opt_in(returning=False)
             else:
@@ -202,7 +209,7 @@ class _Turn:
             self.effects.append(Erase())
             self.reply(texts.text("delete_done"), to_resident=False)
             return True
-        if requested is not None or resident.status != "joined":
+        if requested is not None or resident.status != ResidentStatus.JOINED:
             self.reply(texts.text("delete_nothing_pending"))
             return True
         return False
@@ -216,9 +223,13 @@ class _Turn:
             self.reply(texts.text("delete_ask", name=self.name))
             return True
         asking = resident.consent_question
-        if asking == consent.ASKING_AGE and resident.status == "invited":
+        if asking == consent.ASKING_AGE and resident.status == ResidentStatus.INVITED:
             return self.age_answer()
-        if asking == consent.ASKING_QUOTES and resident.status == "joined" and not self.pending:
+        if (
+            asking == consent.ASKING_QUOTES
+            and resident.status == ResidentStatus.JOINED
+            and not self.pending
+        ):
             # With a question pending, a YES or NO answers that question, not this one.
             self.set(consent_question=None)
             if word in YES_WORDS:
@@ -253,7 +264,7 @@ class _Turn:
             wording = texts.text("restarted", name=self.name)
             self.set(quotes_asked_at=None)
         self.effects.append(RecordConsent(consent.JOIN_PURPOSES, wording))
-        self.set(status="joined", opted_out_at=None)
+        self.set(status=ResidentStatus.JOINED, opted_out_at=None)
         if resident.joined_at is None:
             self.set(joined_at=self.inbound.received_at)
         if not returning and self.ask_profile(first=True):
@@ -264,7 +275,7 @@ class _Turn:
         elif pending is None:
             intro = texts.text("joined_no_prompt", name=self.name)
         else:
-            intro = texts.text("joined", name=self.name)
+            intro = texts.text(ResidentStatus.JOINED, name=self.name)
         if pending is None:
             self.reply(intro)
         else:
@@ -408,7 +419,7 @@ class _Turn:
         resident = self.resident
         assert resident is not None
         return (
-            resident.status == "joined"
+            resident.status == ResidentStatus.JOINED
             and resident.quotes_asked_at is None
             and resident.consent_question is None
             and self.pending is None

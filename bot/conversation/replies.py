@@ -7,7 +7,9 @@ from typing import Any
 from bot.conversation.effects import Reply
 from bot.conversation.store_message import Message
 from bot.messages import Outbound
+from bot.sending import outbox
 from storage.models import utcnow
+from storage.statuses import OutboxStatus
 
 
 def reply_rows(
@@ -27,8 +29,8 @@ def reply_rows(
             "kind": reply.kind,
             "text": reply.text,
             "options": {"buttons": list(reply.buttons)} if reply.buttons else None,
-            "status": "queued",
-            "dedupe_key": f"reply:{inbound_id}:{number}",
+            "status": OutboxStatus.QUEUED,
+            "dedupe_key": outbox.reply_key(inbound_id, number),
             "provider_id": None,
             "in_reply_to_id": inbound_id,
             "campaign_id": reply.campaign_id,
@@ -47,7 +49,7 @@ def mark_sent_rows(rows: list[dict[str, Any]], sent_via: str | None) -> bool:
         return False
     now = utcnow()
     for row in rows:
-        row.update(status="sent", sent_at=now, provider_id=sent_via, attempts=1)
+        row.update(status=OutboxStatus.SENT, sent_at=now, provider_id=sent_via, attempts=1)
     return True
 
 

@@ -132,12 +132,3 @@ def count_by_status(session: Session, community_id: int) -> dict[str, int]:
         .group_by(Resident.status)
     ).all()
     return {status: count for status, count in rows}
-
-
-def mark_blocked(session: Session, address_hash: str) -> int:
-    """A resident blocked us at the provider: treat it as an opt-out; return records changed."""
-    return session.execute(
-        update(Resident)
-        .where(Resident.address_hash == address_hash, Resident.status.in_(("joined", "invited")))
-        .values(status="opted_out", opted_out_at=utcnow())
-    ).rowcount

@@ -18,7 +18,6 @@ from sqlalchemy import (
     bindparam,
     exists,
     literal_column,
-    or_,
     select,
     true,
 )
@@ -44,6 +43,7 @@ from storage.models import (
     Prompt,
     Resident,
 )
+from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
 
 _residents = Resident.__table__
 _communities = Community.__table__
@@ -66,7 +66,7 @@ def next_prompt_select(resident_id: Any, community_id: Any, now: Any) -> Any:
         .join(cc, cp.c.campaign_id == cc.c.id)
         .where(
             cc.c.community_id == community_id,
-            cc.c.status == "active",
+            cc.c.status == CampaignStatus.ACTIVE,
             cc.c.starts_at <= now,
             cp.c.id.not_in(
                 select(asked.c.prompt_id)
@@ -119,10 +119,7 @@ def _context_query(lateral: bool) -> Any:
     o = _outbound.alias("queued_prompt")
     unsent_prompt = exists().where(
         o.c.dedupe_key == outbox.prompt_key_sql(r.c.id, a.c.prompt_id),
-        or_(
-            o.c.status.in_(("queued", "held")),
-            and_(o.c.status == "failed", o.c.next_attempt_at.is_not(None)),
-        ),
+        outbox.still_to_send(o.c.status, o.c.next_attempt_at),
     )
     profile_waiting = exists().where(
         ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
@@ -132,7 +129,7 @@ def _context_query(lateral: bool) -> Any:
     next_joins, next_columns = _next_prompt_joins(lateral)
     joined = (
         r.join(c, c.c.id == r.c.community_id)
-        .outerjoin(a, and_(a.c.resident_id == r.c.id, a.c.status == "pending"))
+        .outerjoin(a, and_(a.c.resident_id == r.c.id, a.c.status == AssignmentStatus.PENDING))
         .outerjoin(pp, pp.c.id == a.c.prompt_id)
         .outerjoin(pc, pc.c.id == a.c.campaign_id)
     )
@@ -285,13 +282,13 @@ def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentV
 
 def _with_rarer_parts(connection: Connection, view: ResidentView, waiting: bool) -> ResidentView:
     """Group questions and a stalled prompt: read only for the turns that may need them."""
-    if waiting or view.status == "invited":
+    if waiting or view.status == ResidentStatus.INVITED:
         view = replace(
             view,
             waiting_profile=_waiting_question(connection, view.id) if waiting else None,
             unasked_profile=_unasked_questions(connection, view),
         )
-    if view.pending is None and view.status == "joined":
+    if view.pending is None and view.status == ResidentStatus.JOINED:
         view = replace(view, stalled=_latest_stalled(connection, view.id))
     return view
 
@@ -330,7 +327,7 @@ def _latest_stalled(connection: Connection, resident_id: int) -> PromptView | No
     row = connection.execute(
         select(a.c.id, a.c.prompt_id, a.c.campaign_id, c.c.language, c.c.thanks)
         .join(c, c.c.id == a.c.campaign_id)
-        .where(a.c.resident_id == resident_id, a.c.status == "stalled")
+        .where(a.c.resident_id == resident_id, a.c.status == AssignmentStatus.STALLED)
         .order_by(a.c.assigned_at.desc(), a.c.id.desc())
         .limit(1)
     ).first()

@@ -47,6 +47,7 @@ from storage.models import (
     SafeguardingAlert,
     utcnow,
 )
+from storage.statuses import AssignmentStatus, OutboxStatus, ResidentStatus
 
 _inbound = InboundMessage.__table__
 _outbound = OutboundMessage.__table__
@@ -91,7 +92,7 @@ class _Apply:
                 "address_enc": self.vault.encrypt(inbound.address),
                 "address_hash": hashed,
                 "pseudonym": self.vault.pseudonym(effect.community_slug, hashed),
-                "status": "invited",
+                "status": ResidentStatus.INVITED,
                 "language": effect.language,
                 "created_at": self.now,
             },
@@ -122,12 +123,8 @@ class _Apply:
         )
 
     def OptOut(self, effect: OptOut) -> None:
-        table = Consent.__table__
-        self.connection.execute(
-            update(table)
-            .where(table.c.resident_id == self.resident_id, table.c.withdrawn_at.is_(None))
-            .values(withdrawn_at=self.now)
-        )
+        assert self.resident_id is not None
+        outbox.opt_out(self.connection, [self.resident_id], now=self.now)
 
     def StoreResponse(self, effect: StoreResponse) -> None:
         inbound = self.message.inbound
@@ -135,8 +132,10 @@ class _Apply:
             table = Assignment.__table__
             answered = self.connection.execute(
                 update(table)
-                .where(table.c.id == effect.assignment_id, table.c.status != "answered")
-                .values(status="answered", answered_at=inbound.received_at)
+                .where(
+                    table.c.id == effect.assignment_id, table.c.status != AssignmentStatus.ANSWERED
+                )
+                .values(status=AssignmentStatus.ANSWERED, answered_at=inbound.received_at)
             ).rowcount
             if answered != 1:
                 raise StateChanged("the prompt was answered meanwhile")
@@ -162,7 +161,7 @@ class _Apply:
                 "resident_id": self.resident_id,
                 "prompt_id": effect.prompt_id,
                 "campaign_id": effect.campaign_id,
-                "status": "pending",
+                "status": AssignmentStatus.PENDING,
                 "assigned_at": self.now,
                 "nudges_sent": 0,
             },
@@ -231,8 +230,8 @@ class _Apply:
                 "kind": ALERT_KIND,
                 "text": texts.text("safeguarding_alert", name=community.name),
                 "options": dict(LEAD_MARKER),
-                "status": "queued",
-                "dedupe_key": f"safeguarding:{alert_id}",
+                "status": OutboxStatus.QUEUED,
+                "dedupe_key": outbox.safeguarding_key(alert_id),
                 "attempts": 0,
                 "next_attempt_at": self.now,
                 "created_at": self.now,
@@ -240,7 +239,6 @@ class _Apply:
         )
 
     def AskQuotes(self, effect: AskQuotes) -> None:
-        asked = effect.asked_at
         self.connection.execute(
             _outbound.insert(),
             {
@@ -250,8 +248,8 @@ class _Apply:
                 "kind": "consent",
                 "text": effect.text,
                 "options": {"buttons": list(effect.buttons)},
-                "status": "queued",
-                "dedupe_key": f"quotes:{self.resident_id}:{asked:%Y%m%d%H%M%S}",
+                "status": OutboxStatus.QUEUED,
+                "dedupe_key": outbox.quotes_key(self.resident_id, effect.asked_at),
                 "attempts": 0,
                 "next_attempt_at": self.now,
                 "created_at": self.now,

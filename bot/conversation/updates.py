@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.channels import telegram
-from bot.conversation import inbox, residents
+from bot.conversation import inbox
+from bot.sending import outbox
 from bot.sending.delivery import deliver_replies
 from storage.crypto import Vault
 from storage.db import Database
@@ -55,7 +56,7 @@ def handle(
     blocked = telegram.blocked_chat(update)
     if blocked is not None:
         with db.session_scope() as session:
-            changed = residents.mark_blocked(session, vault.address_hash("telegram", blocked))
+            changed = outbox.opt_out_blocked(session, vault.address_hash("telegram", blocked))
         log.info(
             "telegram update %s: resident blocked the bot (%d records opted out)",
             update.update_id,

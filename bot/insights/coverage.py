@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversation import profile
 from storage.models import Community, GroupCount, ProfileAnswer, ProfileQuestion, Resident
+from storage.statuses import ResidentStatus
 
 SMALL_GROUP = 5
 NO_ANSWER = "no answer"
@@ -67,7 +68,7 @@ def overall(session: Session, community_id: int) -> Reach:
     """Joined residents and how many of them have been heard, in one community."""
     joined, heard = session.execute(
         select(func.count(), _heard_count()).where(
-            Resident.community_id == community_id, Resident.status == "joined"
+            Resident.community_id == community_id, Resident.status == ResidentStatus.JOINED
         )
     ).one()
     return Reach("everyone", int(joined), int(heard))
@@ -106,7 +107,7 @@ def _count_live(session: Session, community_id: int) -> Counted:
         .join(Resident, Resident.id == ProfileAnswer.resident_id)
         .where(
             Resident.community_id == community_id,
-            Resident.status == "joined",
+            Resident.status == ResidentStatus.JOINED,
             ProfileAnswer.choice.is_not(None),
         )
         .group_by(ProfileAnswer.question_id, ProfileAnswer.choice)

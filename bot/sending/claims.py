@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.sending.outbox import WHATSAPP_WINDOW
+from bot.sending import outbox
 from bot.sending.quiet_hours import SendingHours
 from storage.db import Database
 from storage.models import Community, OutboundMessage, Resident
+from storage.statuses import ResidentStatus
 
 # Kinds that answer a message the resident just sent: no quiet hours, no "joined" check.
 REPLY_KINDS = frozenset({"reply"})
@@ -65,7 +66,7 @@ def claim_due(db: Database, channels: tuple[str, ...], limit: int, now: datetime
             OutboundMessage.channel.in_(channels),
             # Failed rows with no next attempt (given up) never pass this: NULL <= now is not
             # true. Written this way, ix_outbound_messages_claim gives the rows in order.
-            OutboundMessage.status.in_(("queued", "failed")),
+            OutboundMessage.status.in_(outbox.CLAIMABLE_STATUSES),
             OutboundMessage.next_attempt_at <= now,
         )
         .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
@@ -93,7 +94,7 @@ def _triage(session: Session, rows: list, now: datetime) -> _Triage:
 
     for row in rows:
         if row.kind not in REPLY_KINDS:
-            if row.resident_status != "joined":
+            if row.resident_status != ResidentStatus.JOINED:
                 triage.cancelled[row.id] = f"resident is {row.resident_status}"
                 continue
             opens = community_of(row.community_id)[0].next_open(now)
@@ -128,47 +129,15 @@ def _triage(session: Session, rows: list, now: datetime) -> _Triage:
 
 
 def _apply(session: Session, triage: _Triage, now: datetime) -> None:
-    table = OutboundMessage
-    if triage.send:
-        session.execute(
-            update(table)
-            .where(table.id.in_([item.id for item in triage.send]))
-            .values(status="sending", claimed_at=now)
-        )
+    outbox.claim(session, [item.id for item in triage.send], now)
     for row_id, opens in triage.later.items():
-        session.execute(
-            update(table).where(table.id == row_id).values(status="queued", next_attempt_at=opens)
-        )
-    if triage.held:
-        # WhatsApp allows free text only within 24 hours of the resident's last message:
-        # wait until they write (the housekeeping job queues these again).
-        session.execute(
-            update(table)
-            .where(table.id.in_(triage.held))
-            .values(status="held", next_attempt_at=None, error="waiting for the resident")
-        )
+        outbox.defer(session, row_id, opens)
+    # WhatsApp allows free text only within 24 hours of the resident's last message:
+    # wait until they write (the housekeeping job queues these again).
+    outbox.hold(session, triage.held)
     for row_id, reason in triage.cancelled.items():
-        session.execute(
-            update(table)
-            .where(table.id == row_id)
-            .values(status="cancelled", next_attempt_at=None, error=reason)
-        )
-
-
-def release_claims(db: Database, items: list[Claimed]) -> None:
-    """Hand claimed rows back to the queue untouched (stopping before they were sent)."""
-    if not items:
-        return
-    with db.session_scope() as session:
-        session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id.in_([item.id for item in items]),
-                OutboundMessage.status == "sending",
-            )
-            .values(status="queued", claimed_at=None)
-        )
+        outbox.cancel(session, row_id, reason)
 
 
 def _in_window(last_inbound_at: datetime | None, now: datetime) -> bool:
-    return last_inbound_at is not None and now - last_inbound_at <= WHATSAPP_WINDOW
+    return last_inbound_at is not None and now - last_inbound_at <= outbox.WHATSAPP_WINDOW

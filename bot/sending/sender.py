@@ -12,17 +12,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-
 from bot.channels.base import PermanentSendError, Sender, SendError, TransientSendError
 from bot.messages import Outbound
-from bot.sending.claims import Claimed, claim_due, release_claims
-from bot.sending.outbox import SENDING_TIMEOUT, stop_sending_to
+from bot.sending import outbox
+from bot.sending.claims import Claimed, claim_due
+from bot.sending.outbox import SENDING_TIMEOUT
 from bot.sending.pacing import Pacer
 from bot.sending.twilio_outbox import TwilioChannelSender
 from storage.crypto import Vault
 from storage.db import Database
-from storage.models import OutboundMessage, utcnow
+from storage.models import utcnow
+from storage.statuses import ResidentStatus
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class OutboxSender:
         self._pools: dict[str, tuple[ThreadPoolExecutor, threading.Semaphore]] = {}
         # Sent rows are recorded in small batches: far less database work per message, at the
         # cost that a crash can lose the record of (and so repeat) at most one batch.
-        self._sent: list[dict[str, object]] = []
+        self._sent: list[outbox.Sent] = []
         self._sent_lock = threading.Lock()
         self._oldest_unrecorded = 0.0
 
@@ -126,7 +126,7 @@ class OutboxSender:
 
     def release(self, items: list[Claimed]) -> None:
         """Hand claimed rows back to the queue untouched (stopping before they were sent)."""
-        release_claims(self.db, items)
+        outbox.release_claims(self.db, [item.id for item in items])
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -159,16 +159,7 @@ class OutboxSender:
         except Exception as exc:  # a bug or an unexpected provider answer: keep the row
             log.exception("outbox %s: unexpected error while sending", item.id)
             return self._retry(item, f"{type(exc).__name__}: {exc}", None)
-        record = {
-            "id": item.id,
-            "status": "sent",
-            "provider_id": provider_id or item.channel,
-            "sent_at": self.clock(),
-            "attempts": item.attempts + 1,
-            "next_attempt_at": None,
-            "claimed_at": None,
-            "error": None,
-        }
+        record = outbox.Sent(item.id, provider_id or item.channel, item.attempts + 1, self.clock())
         with self._sent_lock:
             self._sent.append(record)
             if len(self._sent) == 1:
@@ -186,11 +177,7 @@ class OutboxSender:
         """Record the messages that left since the last flush, in one statement."""
         with self._sent_lock:
             records, self._sent = self._sent, []
-        if records:
-            with self.db.session_scope() as session:
-                # ORM bulk UPDATE by primary key: one executemany for the whole batch.
-                session.execute(update(OutboundMessage), records)
-        return len(records)
+        return outbox.record_sent(self.db, records)
 
     def _retry(self, item: Claimed, error: str, retry_after: float | None) -> str:
         attempts = item.attempts + 1
@@ -199,37 +186,16 @@ class OutboxSender:
         if not final:
             next_at = self.clock() + timedelta(seconds=self.policy.backoff(attempts, retry_after))
         log.info("outbox %s: attempt %d failed (%s)", item.id, attempts, error)
-        with self.db.session_scope() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == item.id)
-                .values(
-                    status="failed",
-                    attempts=attempts,
-                    next_attempt_at=next_at,
-                    claimed_at=None,
-                    error=error[:500],
-                )
-            )
+        outbox.retry_later(self.db, item.id, error, attempts, next_at)
         return "failed" if final else "retry"
 
     def _give_up(self, item: Claimed, error: str, resident_status: str | None) -> None:
         log.info("outbox %s: not sendable (%s)", item.id, error)
         now = self.clock()
         with self.db.session_scope() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == item.id)
-                .values(
-                    status="failed",
-                    attempts=item.attempts + 1,
-                    next_attempt_at=None,
-                    claimed_at=None,
-                    error=error[:500],
-                )
-            )
+            outbox.give_up(session, item.id, error, item.attempts + 1)
             if resident_status is not None:
-                stop_sending_to(session, item.resident_id, resident_status, now)
+                outbox.opt_out(session, [item.resident_id], ResidentStatus(resident_status), now)
 
     # -- loops -------------------------------------------------------------------------------
 
