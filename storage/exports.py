@@ -16,11 +16,19 @@ from typing import IO, Any
 
 import psycopg
 from psycopg.pq import ExecStatus, TransactionStatus
-from sqlalchemy import DateTime, String, bindparam, case, func, literal_column, select, type_coerce
+from sqlalchemy import DateTime, String, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from storage.languages import pick_text
-from storage.models import Campaign, Community, Prompt, Resident, Response, UTCDateTime
+from storage.asked_prompts import AskedPrompts
+from storage.models import (
+    Assignment,
+    Campaign,
+    Community,
+    Prompt,
+    Resident,
+    Response,
+    UTCDateTime,
+)
 from storage.redact import redact
 
 COLUMNS = (
@@ -90,30 +98,18 @@ def _naive_utc(moment: datetime) -> Any:
     return bindparam(None, UTCDateTime().process_bind_param(moment, None), type_=DateTime())
 
 
-def _json_text(texts: Any, key: Any) -> Any:
-    return texts.op("->>", return_type=String)(key)
-
-
-def _asked_in_sql(texts: Any, language: Any, campaign_language: Any) -> Any:
-    """bot.campaigns.prompt_files.pick_text in SQL: the resident's language, its base language, the
-    campaign's (else "en"), else the first text in the file's order (a json column keeps it)."""
-    base = func.split_part(func.coalesce(language, ""), "-", 1)
-    first = (
-        select(literal_column("value", String))
-        .select_from(func.json_each_text(texts))
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(
-        _json_text(texts, func.nullif(language, "")),
-        _json_text(texts, func.nullif(base, "")),
-        _json_text(texts, func.coalesce(func.nullif(campaign_language, ""), "en")),
-        first,
-        "",
+def _answered(query: Any) -> Any:
+    """Join each response to the assignment it answered, which holds the language asked in."""
+    return query.outerjoin(
+        Assignment,
+        (Assignment.resident_id == Response.resident_id)
+        & (Assignment.prompt_id == Response.prompt_id),
     )
 
 
-def _postgresql_query(spec: ExportFilter, empty_as_null: bool = False) -> Any:
+def _postgresql_query(
+    spec: ExportFilter, prompts: AskedPrompts, empty_as_null: bool = False
+) -> Any:
     """The export rows as PostgreSQL computes them, whole: the prompt's key and asked text, the
     empty strings and the ISO 8601 timestamp (naive UTC columns) all come from the query.
 
@@ -126,22 +122,26 @@ def _postgresql_query(spec: ExportFilter, empty_as_null: bool = False) -> Any:
         func.coalesce(Prompt.key, ""),
         case(
             (Prompt.id.is_(None), ""),
-            else_=_asked_in_sql(Prompt.text, Response.language, campaign.language),
+            else_=prompts.text_sql(
+                Response.prompt_id, Prompt.text, Assignment.language, Response.language
+            ),
         ),
         Resident.pseudonym,
         Response.channel,
-        func.coalesce(Response.language, ""),
+        func.coalesce(Assignment.language, Response.language, ""),
         func.to_char(Response.received_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
         Response.text,
     ]
     if empty_as_null:
         columns = [func.nullif(column, "") for column in columns]
     return _filtered(
-        select(Response.id, *columns)
-        .join(Community, Response.community_id == Community.id)
-        .join(Resident, Response.resident_id == Resident.id)
-        .outerjoin(campaign, Response.campaign_id == campaign.id)
-        .outerjoin(Prompt, Response.prompt_id == Prompt.id),
+        _answered(
+            select(Response.id, *columns)
+            .join(Community, Response.community_id == Community.id)
+            .join(Resident, Response.resident_id == Resident.id)
+            .outerjoin(campaign, Response.campaign_id == campaign.id)
+            .outerjoin(Prompt, Response.prompt_id == Prompt.id)
+        ),
         spec,
     )
 
@@ -149,7 +149,8 @@ def _postgresql_query(spec: ExportFilter, empty_as_null: bool = False) -> Any:
 def _postgresql_batches(session: Session, spec: ExportFilter) -> Generator[list[tuple[Any, ...]]]:
     """The export rows from PostgreSQL a batch at a time; Python only redacts, when asked to."""
     connection = session.connection()
-    compiled = _postgresql_query(spec).compile(dialect=connection.dialect)
+    prompts = AskedPrompts(session, spec.community_id)
+    compiled = _postgresql_query(spec, prompts).compile(dialect=connection.dialect)
     # A server-side cursor read a batch at a time: memory stays flat whatever the export's size.
     cursor = connection.connection.driver_connection.cursor(name="voices_export")
     try:
@@ -190,7 +191,8 @@ def _postgresql_csv(session: Session, spec: ExportFilter) -> Generator[bytes]:
     rolls back to a savepoint, so the session can go on.
     """
     driver = session.connection().connection.driver_connection
-    compiled = _postgresql_query(spec, empty_as_null=True).compile(
+    prompts = AskedPrompts(session, spec.community_id)
+    compiled = _postgresql_query(spec, prompts, empty_as_null=True).compile(
         dialect=session.get_bind().dialect
     )
     # COPY takes no bind parameters: psycopg merges them client-side, quoted as it quotes any.
@@ -281,7 +283,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
             Community.slug,
             campaign.slug,
             Response.prompt_id,
-            campaign.language,
+            Assignment.language,
             Resident.pseudonym,
             Response.channel,
             Response.language,
@@ -293,7 +295,8 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
         .outerjoin(campaign, Response.campaign_id == campaign.id),
         spec,
     )
-    prompts = _PromptTexts(session, spec.community_id)
+    query = _answered(query)
+    prompts = AskedPrompts(session, spec.community_id)
     # Core rather than ORM execution: plain rows, without the ORM's per-row bookkeeping.
     result = session.connection().execute(query.execution_options(yield_per=BATCH))
     redacting = spec.redact
@@ -302,14 +305,14 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
         community,
         camp,
         prompt_id,
-        camp_lang,
+        asked_in,
         pseudonym,
         channel,
         language,
         received_at,
         text,
     ) in result:
-        prompt_key, asked = prompts.lookup(prompt_id, language, camp_lang)
+        prompt_key, asked = prompts.lookup(prompt_id, asked_in, language)
         yield (
             rid,
             community,
@@ -318,7 +321,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
             asked,
             pseudonym,
             channel,
-            language or "",
+            asked_in or language or "",
             _sqlite_iso_utc(received_at),
             redact(text) if redacting else text,
         )
@@ -372,39 +375,6 @@ def _read_ahead(batches: Generator[list[Any]], depth: int = 2) -> Generator[list
 def _sqlite_iso_utc(value: str) -> str:
     """'2026-11-25 21:14:46.123456' (naive UTC, as SQLite keeps it) -> '2026-11-25T21:14:46Z'."""
     return f"{value[:10]}T{value[11:19]}Z"
-
-
-class _PromptTexts:
-    """Each prompt's key and the text asked in a language, read once instead of once per row."""
-
-    def __init__(self, session: Session, community_id: int) -> None:
-        self.session = session
-        self.prompts: dict[int, tuple[str, dict[str, Any] | None]] = {
-            prompt_id: (key, text)
-            for prompt_id, key, text in session.execute(
-                select(Prompt.id, Prompt.key, Prompt.text)
-                .join(Campaign, Prompt.campaign_id == Campaign.id)
-                .where(Campaign.community_id == community_id)
-            )
-        }
-        self.asked: dict[tuple[int, str | None, str | None], tuple[str, str]] = {}
-
-    def lookup(
-        self, prompt_id: int | None, language: str | None, campaign_language: str | None
-    ) -> tuple[str, str]:
-        """The prompt's key and the text the resident was asked; empty for open responses."""
-        if prompt_id is None:
-            return "", ""
-        key = (prompt_id, language, campaign_language)
-        found = self.asked.get(key)
-        if found is None:
-            if prompt_id not in self.prompts:
-                prompt = self.session.get(Prompt, prompt_id)
-                self.prompts[prompt_id] = (prompt.key, prompt.text) if prompt else ("", None)
-            prompt_key, text = self.prompts[prompt_id]
-            asked = pick_text(text, language, campaign_language or "en") if text else ""
-            found = self.asked[key] = (prompt_key or "", asked or "")
-        return found
 
 
 def csv_chunks(records: Iterator[tuple[Any, ...]]) -> Iterator[str]:

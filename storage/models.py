@@ -241,6 +241,9 @@ class Assignment(Base):
     answered_at: Mapped[datetime | None]
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_nudged_at: Mapped[datetime | None]
+    # The language the prompt was asked in (storage.languages.asked_language), kept so exports
+    # show the text the resident saw instead of choosing it again.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     prompt: Mapped[Prompt] = relationship(primaryjoin="foreign(Assignment.prompt_id) == Prompt.id")
 

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-SMALL_GROUP = 5  # as in coverage: a group of fewer residents is never shown exactly
+from storage.small_groups import SMALL_GROUP
+
 NO_ANSWER = "no answer"
 
 

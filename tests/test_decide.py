@@ -61,7 +61,7 @@ def test_an_answer_is_stored_answers_the_prompt_and_asks_the_next():
     decision = decide(Snapshot(NOW, resident=JOINED), message("More benches"))
     answer = next(e for e in decision.effects if isinstance(e, StoreResponse))
     assert (answer.text, answer.assignment_id, answer.prompt_id) == ("More benches", 11, 1)
-    assert AssignPrompt(2, 3) in decision.effects
+    assert AssignPrompt(2, 3, "en") in decision.effects
     assert replies(decision) == ["Would you help?"]
     assert decision.resident_id == 5
 
@@ -127,7 +127,7 @@ def test_yes_to_the_welcome_records_consent_to_exactly_the_words_shown():
     consent = next(e for e in decision.effects if isinstance(e, RecordConsent))
     assert consent.purposes == ("questions", "report_backs")
     assert consent.wording.startswith("Hello from Cumnock Voices!")
-    assert AssignPrompt(1, 3) in decision.effects
+    assert AssignPrompt(1, 3, "en") in decision.effects
 
 
 def test_confirm_within_fifteen_minutes_erases_and_later_does_not():

@@ -266,3 +266,47 @@ def test_a_csv_download_cut_short_leaves_the_session_usable(services, monkeypatc
         )
     assert first.startswith(b"response_id,community,")
     assert again.count(b"\r\n") == 41
+
+
+GAELIC_FIRST = """\
+slug: park-safety
+title: The park after dark
+language: en
+prompts:
+  - id: park
+    text:
+      en: How safe does the park feel after dark?
+      gd: Dè cho sàbhailte 's a tha a' phàirc an dèidh dorcha?
+"""
+
+
+def test_the_export_shows_the_prompt_in_the_language_it_was_asked_in(services):
+    """A resident asked in Gaelic who later switches to English: the export keeps the Gaelic."""
+    from sqlalchemy import update
+
+    from bot.campaigns.prompt_files import launch, parse_prompt_file
+    from storage.models import Assignment, Community, Resident
+    from tests.helpers import deliver_queued
+
+    community_id = add_community(services)
+    phone = Phone(services, address="+447700900557")
+    phone.join()
+    with services.db.session_scope() as session:
+        session.execute(update(Resident).values(language="gd"))
+        launch(session, session.get(Community, community_id), parse_prompt_file(GAELIC_FIRST))
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Assignment.language)) == "gd"
+    deliver_queued(services)
+    with services.db.session_scope() as session:
+        session.execute(update(Resident).values(language="en"))
+    phone.send("Brighter lamps by the gate")
+    with services.db.session_scope() as session:
+        exported = list(exports.rows(session, exports.ExportFilter(community_id=community_id)))
+    assert [(row[3], row[4], row[7], row[9]) for row in exported] == [
+        (
+            "park",
+            "Dè cho sàbhailte 's a tha a' phàirc an dèidh dorcha?",
+            "gd",
+            "Brighter lamps by the gate",
+        )
+    ]

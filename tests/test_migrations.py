@@ -1,14 +1,17 @@
-"""The migrations build exactly the schema the models describe."""
+"""The migrations build exactly the schema the models describe, and keep the rows they find."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, func, insert, make_url, select, text
 
-from storage.db import EXPRESSION_INDEXES
+from storage.db import EXPRESSION_INDEXES, Database
 from storage.models import Base
 
 
@@ -63,3 +66,145 @@ def test_due_checkins_can_be_a_range_scan_of_that_index(db):
                 str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
             )
     assert "ix_residents_checkin_due" in plan, plan
+
+
+@pytest.fixture
+def fresh_database(tmp_path):  # type: ignore[no-untyped-def]
+    """An empty database of its own (a schema of its own on PostgreSQL), to migrate step by step."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+        yield database
+        database.dispose()
+        return
+    schema = f"fresh_{secrets.token_hex(4)}"
+    admin = create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_0010_keeps_every_row_and_fills_in_heard_and_the_language_asked(fresh_database):
+    from storage.models import Assignment, Campaign, Community, Prompt, Resident, Response
+
+    fresh_database.upgrade("0009")
+    heard_before, first, second, later = (
+        datetime(2026, 3, day, 9, 0, tzinfo=UTC) for day in (1, 2, 3, 20)
+    )
+    with fresh_database.engine.begin() as connection:
+        # Rows as the previous head stored them: Core inserts name only columns it had.
+        connection.execute(
+            insert(Community.__table__).values(
+                id=1, slug="cumnock", name="Cumnock", keyword="CUMNOCK"
+            )
+        )
+        connection.execute(
+            insert(Campaign.__table__).values(id=1, community_id=1, slug="park", title="Park")
+        )
+        connection.execute(
+            insert(Prompt.__table__),
+            [
+                {
+                    "id": 1,
+                    "campaign_id": 1,
+                    "position": 0,
+                    "key": "safe",
+                    "text": {"en": "Safe?", "cy": "Diogel?"},
+                },
+                {
+                    "id": 2,
+                    "campaign_id": 1,
+                    "position": 1,
+                    "key": "bins",
+                    "text": {"fr": "Les poubelles ?", "de": "Der Müll?"},
+                },
+            ],
+        )
+        residents = [
+            (1, "cy-GB", None),  # answered before last_heard_at was kept
+            (2, None, None),  # never said anything
+            (3, "de", later),  # heard, and later than their oldest response still stored
+        ]
+        connection.execute(
+            insert(Resident.__table__),
+            [
+                {
+                    "id": number,
+                    "community_id": 1,
+                    "channel": "sms",
+                    "address_enc": "x",
+                    "address_hash": f"h{number}",
+                    "pseudonym": f"p{number}",
+                    "status": "joined",
+                    "language": language,
+                    "last_heard_at": heard,
+                }
+                for number, language, heard in residents
+            ],
+        )
+        asked = [(1, 1), (2, 1), (3, 2), (1, 2)]
+        connection.execute(
+            insert(Assignment.__table__),
+            [
+                {
+                    "resident_id": resident,
+                    "prompt_id": prompt,
+                    "campaign_id": 1,
+                    "status": "answered" if resident != 2 else "pending",
+                }
+                for resident, prompt in asked
+            ],
+        )
+        words = [
+            (1, 1, first, "Not at night"),
+            (1, 2, second, "Pas assez"),
+            (3, 2, heard_before, "Nein"),
+        ]
+        connection.execute(
+            insert(Response.__table__),
+            [
+                {
+                    "community_id": 1,
+                    "resident_id": resident,
+                    "campaign_id": 1,
+                    "prompt_id": prompt,
+                    "channel": "sms",
+                    "text": said,
+                    "received_at": at,
+                }
+                for resident, prompt, at, said in words
+            ],
+        )
+        counts_before = {
+            table.name: connection.scalar(select(func.count()).select_from(table))
+            for table in Base.metadata.sorted_tables
+            if table.name != "workers"
+        }
+
+    fresh_database.upgrade()
+
+    with fresh_database.engine.connect() as connection:
+        counts_after = {
+            name: connection.scalar(text(f"SELECT count(*) FROM {name}")) for name in counts_before
+        }
+        heard = dict(connection.execute(select(Resident.id, Resident.last_heard_at)).all())
+        languages = {
+            (row.resident_id, row.prompt_id): row.language
+            for row in connection.execute(
+                select(Assignment.resident_id, Assignment.prompt_id, Assignment.language)
+            )
+        }
+        said = connection.scalars(select(Response.text).order_by(Response.received_at)).all()
+    assert counts_after == counts_before
+    assert said == ["Nein", "Not at night", "Pas assez"]
+    assert heard == {1: second, 2: None, 3: later}
+    # As pick_text chooses: the language, its base, the campaign's, else the file's first text.
+    assert languages == {(1, 1): "cy", (2, 1): "en", (3, 2): "de", (1, 2): "fr"}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.sending.outbox import prompt_key_sql
 from bot.sending.quiet_hours import SendingHours
 from storage.db import insert_missing
+from storage.languages import asked_language_sql
 from storage.models import (
     Assignment,
     Campaign,
@@ -35,16 +36,9 @@ PART_SIZE = 25_000
 PARTS_AT_ONCE = 2
 
 
-def _text_for_language(texts: dict[str, str], default: str) -> object:
-    """A SQL CASE choosing a prompt text by residents.language, like campaigns.pick_text."""
-    fallback = texts.get(default) or next(iter(texts.values()))
-    whens = [(Resident.language == lang, literal(body)) for lang, body in texts.items()]
-    whens += [
-        (Resident.language.like(f"{lang}-%"), literal(body))
-        for lang, body in texts.items()
-        if "-" not in lang
-    ]
-    return case(*whens, else_=literal(fallback))
+def _text_in(texts: dict[str, str], language: object) -> object:
+    """A SQL CASE giving the text in a language key already chosen (the assignment's)."""
+    return case(*((language == key, literal(body)) for key, body in texts.items()), else_="")
 
 
 def fan_out(
@@ -155,6 +149,7 @@ def _queue_first_prompt(
         literal(AssignmentStatus.PENDING, String),
         literal(moment, type_=Assignment.__table__.c.assigned_at.type),
         literal(0),
+        asked_language_sql(launch.texts, Resident.language, launch.language),
     ).where(
         Resident.community_id == launch.community_id,
         Resident.status == ResidentStatus.JOINED,
@@ -163,7 +158,15 @@ def _queue_first_prompt(
     insert_missing(
         session,
         Assignment,
-        ["resident_id", "prompt_id", "campaign_id", "status", "assigned_at", "nudges_sent"],
+        [
+            "resident_id",
+            "prompt_id",
+            "campaign_id",
+            "status",
+            "assigned_at",
+            "nudges_sent",
+            "language",
+        ],
         free_residents,
     )
 
@@ -175,7 +178,7 @@ def _queue_first_prompt(
             Resident.id,
             Resident.channel,
             literal("prompt"),
-            _text_for_language(launch.texts, launch.language),
+            _text_in(launch.texts, Assignment.language),
             literal(OutboxStatus.QUEUED, String),
             dedupe,
             literal(launch.campaign_id),

@@ -27,7 +27,7 @@ from bot.sending.outbox import (
     prompt_key,
 )
 from bot.sending.quiet_hours import SendingHours
-from storage.languages import pick_text
+from storage.languages import asked_language, pick_text
 from storage.models import (
     Assignment,
     Campaign,
@@ -273,8 +273,8 @@ def _outbox_row(
         assert assignment is not None and campaign is not None
         number = assignment.nudges_sent + 1
         prompt = assignment.prompt
-        body = pick_text(campaign.nudge_text, resident.language, campaign.language) or pick_text(
-            prompt.text, resident.language, campaign.language
+        body = pick_text(campaign.nudge_text, resident.language, campaign.language) or _asked(
+            assignment, resident
         )
         return outbox_row(
             resident,
@@ -345,18 +345,18 @@ def _checkin_text(
         return texts.text("checkin_open", name=community.name), None
     if pending is None:
         # The check-in is the gentle one-off: the prompt it carries gets no nudges of its own.
-        session.add(
-            Assignment(
-                resident_id=resident.id,
-                prompt_id=prompt.id,
-                campaign_id=prompt.campaign_id,
-                status=AssignmentStatus.PENDING,
-                assigned_at=now,
-                nudges_sent=prompt.campaign.nudge_max,
-            )
+        pending = Assignment(
+            resident_id=resident.id,
+            prompt_id=prompt.id,
+            campaign_id=prompt.campaign_id,
+            status=AssignmentStatus.PENDING,
+            assigned_at=now,
+            nudges_sent=prompt.campaign.nudge_max,
+            prompt=prompt,
         )
+        session.add(pending)
         session.flush()
-    question = pick_text(prompt.text, resident.language, prompt.campaign.language) or ""
+    question = _asked(pending, resident)
     return f"{texts.text('checkin', name=community.name)} {question}", prompt
 
 
@@ -387,17 +387,17 @@ def _first_prompts(
         profile.close_unanswered(session, resident.id, now)
         if prompt is None:
             continue
-        session.add(
-            Assignment(
-                resident_id=resident.id,
-                prompt_id=prompt.id,
-                campaign_id=prompt.campaign_id,
-                status=AssignmentStatus.PENDING,
-                assigned_at=now,
-            )
+        assignment = Assignment(
+            resident_id=resident.id,
+            prompt_id=prompt.id,
+            campaign_id=prompt.campaign_id,
+            status=AssignmentStatus.PENDING,
+            assigned_at=now,
+            prompt=prompt,
         )
+        session.add(assignment)
         session.flush()
-        body = pick_text(prompt.text, resident.language, prompt.campaign.language) or ""
+        body = _asked(assignment, resident)
         enqueue(
             session,
             resident,
@@ -408,3 +408,10 @@ def _first_prompts(
             prompt_id=prompt.id,
             not_before=now,
         )
+
+
+def _asked(assignment: Assignment, resident: Resident) -> str:
+    """The assignment's prompt in the resident's language, noting that language on it."""
+    prompt = assignment.prompt
+    assignment.language = asked_language(resident.language, prompt.text, prompt.campaign.language)
+    return pick_text(prompt.text, assignment.language, prompt.campaign.language) or ""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.campaigns import fanout, progress, prompt_files
 from storage.db import Database
 from storage.models import Assignment, Campaign, Community, Resident, utcnow
+from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
 
 # Raised by launch() and report_back(); their messages are one sentence a user can act on.
 LaunchError = prompt_files.LaunchError
@@ -61,7 +62,7 @@ def launch(
         if community is None:
             raise LaunchError(f"community {community_id} no longer exists")
         made = prompt_files.launch(session, community, spec, starts_at, fan_out_now=False)
-        campaign_id, running = made.id, made.status == "active"
+        campaign_id, running = made.id, made.status == CampaignStatus.ACTIVE
         title, start = made.title, made.starts_at
     queued = waiting = 0
     if running:
@@ -80,8 +81,8 @@ def _waiting_on_another_question(session: Session, community_id: int, campaign_i
             .join(Resident, Resident.id == Assignment.resident_id)
             .where(
                 Resident.community_id == community_id,
-                Resident.status == "joined",
-                Assignment.status == "pending",
+                Resident.status == ResidentStatus.JOINED,
+                Assignment.status == AssignmentStatus.PENDING,
                 Assignment.campaign_id != campaign_id,
             )
         )
@@ -95,9 +96,9 @@ def close(db: Database, campaign_id: int) -> Closed:
         found = session.get(Campaign, campaign_id)
         if found is None:
             raise LookupError(f"campaign {campaign_id} no longer exists")
-        already = found.status == "closed"
+        already = found.status == CampaignStatus.CLOSED
         if not already:
-            found.status = "closed"
+            found.status = CampaignStatus.CLOSED
             found.closed_at = utcnow()
         return Closed(found.slug, found.title, already)
 

@@ -1,11 +1,11 @@
-"""How far a campaign has got (queued, sent, delivered, failed, answered) and closing the loop."""
+"""Closing the loop: "you said, we did" to those who answered (how far a campaign has got is
+bot/insights/funnel.py)."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, distinct, func, literal, select
+from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
 from bot.sending.outbox import report_back_key_sql
@@ -20,71 +20,6 @@ MAX_REPORT_BACK_SEGMENTS = 2
 
 class ReportBackError(ValueError):
     """A report-back that cannot be sent; the message says why in one sentence."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One campaign's numbers; `heard_percent` is of the community's joined residents."""
-
-    queued: int
-    sent: int
-    delivered: int
-    failed: int
-    answered: int
-    joined: int
-
-    @property
-    def heard_percent(self) -> float:
-        return 100.0 * self.answered / self.joined if self.joined else 0.0
-
-
-def campaign_progress(session: Session, campaign: Campaign) -> Progress:
-    """Count the campaign's prompt sends by state and the residents who answered it."""
-    table = OutboundMessage
-    retrying = and_(table.status == OutboxStatus.FAILED, table.next_attempt_at.is_not(None))
-    state = case(
-        (
-            table.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.HELD))
-            | retrying,
-            "queued",
-        ),
-        (table.status.in_((OutboxStatus.SENT, OutboxStatus.ACCEPTED)), "sent"),
-        (table.status.in_((OutboxStatus.DELIVERED, OutboxStatus.READ)), "delivered"),
-        (table.status.in_((OutboxStatus.FAILED, OutboxStatus.UNDELIVERED)), "failed"),
-        else_="other",
-    )
-    counts = dict(
-        session.execute(
-            select(state, func.count())
-            .where(table.campaign_id == campaign.id, table.kind == "prompt")
-            .group_by(state)
-        ).all()
-    )
-    answered = (
-        session.scalar(
-            select(func.count(distinct(Response.resident_id))).where(
-                Response.campaign_id == campaign.id
-            )
-        )
-        or 0
-    )
-    joined = (
-        session.scalar(
-            select(func.count()).where(
-                Resident.community_id == campaign.community_id,
-                Resident.status == ResidentStatus.JOINED,
-            )
-        )
-        or 0
-    )
-    return Progress(
-        queued=counts.get("queued", 0),
-        sent=counts.get("sent", 0),
-        delivered=counts.get("delivered", 0),
-        failed=counts.get("failed", 0),
-        answered=answered,
-        joined=joined,
-    )
 
 
 def check_report_back_text(text: str) -> str:

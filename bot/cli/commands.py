@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from bot.campaigns import operations, prompt_files
-from bot.campaigns.progress import campaign_progress
 from bot.cli.base import (
     Context,
     campaign_id_or_fail,
@@ -28,6 +27,7 @@ from bot.cli.base import (
     pass_ctx,
 )
 from bot.insights import coverage, recorded_exports
+from bot.insights.funnel import funnel
 from bot.insights.recorded_exports import Exporter, recorded_filters
 from storage import exports
 from storage.models import Campaign, Community
@@ -238,11 +238,11 @@ def campaign_list(ctx: Context, slug: str | None) -> None:
             f"{'delivered':>9} {'failed':>7} {'answered':>9} {'heard':>6}"
         )
         for item in found:
-            numbers = campaign_progress(session, item)
+            numbers = funnel(session, item)
             click.echo(
                 f"{item.slug:<24} {item.community.slug:<16} {item.status:<10} "
-                f"{numbers.queued:>7} {numbers.sent:>7} {numbers.delivered:>9} "
-                f"{numbers.failed:>7} {numbers.answered:>9} {numbers.heard_percent:>5.0f}%"
+                f"{numbers.waiting:>7} {numbers.sent:>7} {numbers.delivered:>9} "
+                f"{numbers.failed:>7} {numbers.answered:>9} {numbers.heard_percent:>5}%"
             )
 
 

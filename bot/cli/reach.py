@@ -10,6 +10,7 @@ from bot.cli.commands import community
 from bot.conversation import profile
 from bot.insights import coverage as reach
 from storage.models import utcnow
+from storage.small_groups import FEWER_THAN, SMALL_GROUP
 
 ROW = "{:<24} {:>12} {:>7} {:>8} {:>8}"
 
@@ -46,7 +47,7 @@ def coverage(ctx: Context, slug: str) -> None:
         click.echo(f"by {key}:")
         for row in rows:
             click.echo(ROW.format(f"  {row.label}", *row.cells()))
-    click.echo(f"groups under {reach.SMALL_GROUP} people are shown as {reach.FEWER_THAN}")
+    click.echo(f"groups under {SMALL_GROUP} people are shown as {FEWER_THAN}")
 
 
 @community.command("set-question")

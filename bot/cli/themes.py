@@ -20,7 +20,8 @@ from bot.cli.base import (
 )
 from bot.conversation import profile
 from storage.models import Campaign, Prompt
-from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares, groups_by_question
+from storage.small_groups import SMALL_GROUP
+from storage.theme_groups import GroupShare, group_shares, groups_by_question
 from storage.themes import ThemeFilter, ThemeMap, theme_map
 
 

@@ -62,10 +62,11 @@ class StoreResponse:
 
 @dataclass(frozen=True)
 class AssignPrompt:
-    """Put a prompt to the resident: it becomes their pending prompt."""
+    """Put a prompt to the resident: it becomes their pending prompt, asked in `language`."""
 
     prompt_id: int
     campaign_id: int
+    language: str | None = None
 
 
 @dataclass(frozen=True)

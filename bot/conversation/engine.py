@@ -45,7 +45,7 @@ from bot.conversation.words import (
     read_command,
 )
 from bot.messages import Inbound
-from storage.languages import pick_text
+from storage.languages import asked_language, pick_text
 from storage.statuses import ResidentStatus
 
 NOT_REACHABLE = (ResidentStatus.OPTED_OUT, ResidentStatus.UNREACHABLE)
@@ -320,7 +320,8 @@ class _Turn:
         following = resident.next_prompt
         if following is None:
             return None
-        self.effects.append(AssignPrompt(following.prompt_id, following.campaign_id))
+        language = asked_language(resident.language, following.text, following.campaign_language)
+        self.effects.append(AssignPrompt(following.prompt_id, following.campaign_id, language))
         self.pending = following
         return following
 

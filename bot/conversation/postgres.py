@@ -83,6 +83,7 @@ def apply_common_answer(
         "response_language": answer.language,
         "next_prompt_id": following.prompt_id if following else None,
         "next_campaign_id": following.campaign_id if following else None,
+        "next_language": following.language if following else None,
         "reply_status": rows[0]["status"],
         "sent_at": rows[0]["sent_at"],
         "provider_id_sent": rows[0]["provider_id"],
@@ -136,9 +137,10 @@ WITH pending AS (
     FROM answered
     RETURNING id
 ), next_assignment AS (
-    INSERT INTO assignments (resident_id, prompt_id, campaign_id, status, assigned_at, nudges_sent)
+    INSERT INTO assignments
+        (resident_id, prompt_id, campaign_id, language, status, assigned_at, nudges_sent)
     SELECT :resident_id, CAST(:next_prompt_id AS INTEGER), CAST(:next_campaign_id AS INTEGER),
-           'pending', :now, 0
+           CAST(:next_language AS VARCHAR), 'pending', :now, 0
     FROM answered
     WHERE CAST(:next_prompt_id AS INTEGER) IS NOT NULL
     RETURNING id

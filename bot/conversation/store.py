@@ -161,6 +161,7 @@ class _Apply:
                 "resident_id": self.resident_id,
                 "prompt_id": effect.prompt_id,
                 "campaign_id": effect.campaign_id,
+                "language": effect.language,
                 "status": AssignmentStatus.PENDING,
                 "assigned_at": self.now,
                 "nudges_sent": 0,

@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from bot.conversation import profile
 from storage.models import Community, GroupCount, ProfileAnswer, ProfileQuestion, Resident
+from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from storage.statuses import ResidentStatus
 
-SMALL_GROUP = 5
 NO_ANSWER = "no answer"
-FEWER_THAN = f"fewer than {SMALL_GROUP}"
 # The "group-counts" job recounts every REFRESH_SECONDS; counts older than COUNTS_MAX_AGE (a
 # few missed runs) are recounted by whoever reads them.
 REFRESH_SECONDS = 300
@@ -42,11 +41,16 @@ class Reach:
         """Heard as a share of joined, 0.0 for an empty group."""
         return self.heard / self.joined if self.joined else 0.0
 
+    @property
+    def heard_percent(self) -> int:
+        """Heard as a whole percentage of joined, 0 for an empty group."""
+        return round(100 * self.heard_share)
+
     def cells(self) -> tuple[str, str, str, str]:
         """Joined, heard, unheard and heard % as shown to people; small groups never exact."""
         if self.suppressed:
             return (FEWER_THAN, "-", "-", "-")
-        share = f"{round(100 * self.heard_share)}%" if self.joined else "-"
+        share = f"{self.heard_percent}%" if self.joined else "-"
         return (str(self.joined), str(self.heard), str(self.unheard), share)
 
 
@@ -59,8 +63,8 @@ class Coverage:
 
 
 def _heard_count():  # type: ignore[no-untyped-def]
-    # A resident is heard once they have said anything here: the engine sets last_heard_at with
-    # every response, so no scan of the responses table is needed.
+    # Heard, everywhere it is counted: a joined resident with last_heard_at set. The conversation
+    # sets it with every response stored, and it outlives retention erasing the words.
     return func.count(Resident.last_heard_at)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot.campaigns import operations, prompt_files
-from storage import dashboard
+from bot.insights.funnel import funnel
 from storage.models import Campaign
 from webhooks.admin.access import community_or_404, organisers_only
 from webhooks.admin.blueprint import bp
@@ -164,7 +164,7 @@ def campaign(slug: str, campaign_slug: str) -> str:
             "admin/campaign.html",
             community=community,
             campaign=found,
-            funnel=dashboard.funnel(session, found),
+            funnel=funnel(session, found),
             zone=ZoneInfo(community.timezone),
             action=ActionForm(),
             report_back_form=ReportBackForm(),

@@ -13,8 +13,11 @@ from werkzeug.wrappers import Response
 from bot.cli.commands import RESERVED_WORDS
 from bot.conversation import profile
 from bot.insights import coverage as reach
+from bot.insights.funnel import funnel
+from bot.insights.replies import replies_per_day
 from storage import dashboard, users
 from storage.models import DEFAULT_QUIET_HOURS, Community
+from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
@@ -54,7 +57,7 @@ def home() -> str:
     """Every community this user may see, with who has and has not been heard."""
     with services().db.session_scope() as session:
         visible = users.visible_communities(session, me().row(session))
-        rows = [(c, dashboard.coverage(session, c.id)) for c in visible]
+        rows = [(c, reach.overall(session, c.id)) for c in visible]
     return render_template("admin/home.html", rows=rows, action=ActionForm())
 
 
@@ -63,11 +66,9 @@ def community(slug: str) -> str:
     """One community at a glance: coverage, replies over time, campaigns and their funnels."""
     with services().db.session_scope() as session:
         found = community_or_404(session, slug)
-        heard = dashboard.coverage(session, found.id)
-        series = dashboard.replies_per_day(session, found)
-        running = [
-            dashboard.funnel(session, c) for c in dashboard.active_campaigns(session, found.id)
-        ]
+        heard = reach.overall(session, found.id)
+        series = replies_per_day(session, found)
+        running = [funnel(session, c) for c in dashboard.active_campaigns(session, found.id)]
         everything = dashboard.campaigns(session, found.id)
         chart = replies_chart(series, f"Replies per day in {found.name}, last {len(series)} days")
         return render_template(
@@ -79,8 +80,8 @@ def community(slug: str) -> str:
             funnels=running,
             campaigns=everything,
             groups=groups_least_heard(session, found.id),
-            small_group=reach.SMALL_GROUP,
-            fewer_than=reach.FEWER_THAN,
+            small_group=SMALL_GROUP,
+            fewer_than=FEWER_THAN,
             action=ActionForm(),
         )
 

@@ -10,7 +10,8 @@ from flask import render_template, request
 from sqlalchemy.orm import Session
 
 from bot.conversation import profile
-from storage.theme_groups import SMALL_GROUP, GroupShare, group_shares, groups_by_question
+from storage.small_groups import SMALL_GROUP
+from storage.theme_groups import GroupShare, group_shares, groups_by_question
 from storage.themes import Theme, ThemeFilter, ThemeMap, find_themes, select_answers
 from webhooks.admin.access import community_or_404
 from webhooks.admin.blueprint import bp
