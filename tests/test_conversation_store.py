@@ -34,7 +34,7 @@ from bot.conversation.effects import (
 )
 from bot.conversation.engine import decide
 from bot.conversation.snapshot import Snapshot
-from bot.conversation.store_message import Message, store_message
+from bot.conversation.store_message import Message
 from bot.conversation.words import join_lookup
 from bot.messages import Inbound
 from storage.models import (
@@ -382,8 +382,10 @@ def test_when_the_one_statement_fails_the_ordinary_writes_store_and_answer_the_m
     db = joined.db
     if not db.is_postgresql:
         pytest.skip("the one-statement answer is PostgreSQL's")
-    # Only the one statement stores a message with its resident at once: refuse exactly that.
-    _install_trigger(db, "refuse_fast", "inbound_messages", "NEW.resident_id IS NOT NULL")
+    # A real fault in exactly the one statement: the database refuses its insert of the message.
+    _install_trigger(
+        db, "refuse_fast", "inbound_messages", "position('WITH pending AS' in current_query()) > 0"
+    )
     try:
         reception = inbox.receive(db, joined.vault, _sms("Fairy lights", "answer-1"), "twiml")
     finally:
@@ -563,8 +565,7 @@ def _rows_after(services: Any, write: Any) -> dict[str, list[dict[str, object]]]
 
 def _ordinary(services: Any, message: Message, decision: Decision, via: str | None) -> Any:
     def write(connection: Any) -> None:
-        inbound_id = store_message(connection, message, processed_at=utcnow())
-        store.apply(connection, services.vault, message, inbound_id, decision, via)
+        store.write(connection, services.vault, message, decision, via)
 
     return write
 
@@ -842,8 +843,7 @@ def test_each_kind_of_effect_writes_what_a_person_would_find(joined, case):
     def write(connection: Any) -> None:
         effects = EFFECTS[case](services, connection, resident)
         decision = Decision(resident.id, resident.community.id, CONTRACT_AT, effects)
-        inbound_id = store_message(connection, message, processed_at=utcnow())
-        store.apply(connection, services.vault, message, inbound_id, decision, None)
+        store.write(connection, services.vault, message, decision, None)
         EXPECTED[case](connection)
 
     _rows_after(services, write)

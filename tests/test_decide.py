@@ -117,7 +117,9 @@ def test_a_stranger_is_asked_which_community_and_nothing_is_kept_of_them():
 
 def test_a_keyword_from_a_new_contact_invites_them_with_the_privacy_line():
     decision = decide(Snapshot(NOW, join_community=TOWN), message("CUMNOCK"))
-    assert decision.effects[0] == CreateResident(7, "cumnock", None)
+    created = decision.effects[0]
+    assert isinstance(created, CreateResident)
+    assert (created.community_id, created.values["status"]) == (7, "invited")
     assert "private" in replies(decision)[0] and decision.replies[0].buttons == ("YES",)
 
 

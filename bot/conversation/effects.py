@@ -22,11 +22,12 @@ class Reply:
 
 @dataclass(frozen=True)
 class CreateResident:
-    """A new contact in a community, invited (not yet joined)."""
+    """A new contact in a community, invited (not yet joined), with these first values."""
 
     community_id: int
     community_slug: str
     language: str | None
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

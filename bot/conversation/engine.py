@@ -104,8 +104,10 @@ class _Turn:
         self.effects.append(Reply(body, buttons=buttons, to_resident=to_resident))
 
     def decision(self) -> Decision:
-        head: list = [self.created] if self.created else []
-        if self.changes and not any(isinstance(e, Erase) for e in self.effects):
+        head: list = []
+        if self.created is not None:
+            head.append(replace(self.created, values=dict(self.changes)))
+        elif self.changes and not any(isinstance(e, Erase) for e in self.effects):
             head.append(UpdateResident(dict(self.changes)))
         resident_id = self.resident.id if self.resident and self.created is None else None
         return Decision(

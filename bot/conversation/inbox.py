@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from bot.conversation import postgres, snapshot_query
 from bot.conversation.effects import Decision
 from bot.conversation.engine import decide
-from bot.conversation.store import StateChanged, apply
-from bot.conversation.store_message import Duplicate, Message, claim, store_message
+from bot.conversation.store import StateChanged, write
+from bot.conversation.store_message import Duplicate, Message, store_message
 from bot.conversation.words import join_lookup
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -200,12 +200,9 @@ def _apply(
     answered_via: str | None,
 ) -> Reception:
     try:
-        inbound_id = store_message(connection, message, processed_at=utcnow())
+        applied = write(connection, vault, message, decision, via)
     except Duplicate as duplicate:
-        if duplicate.processed or not claim(connection, duplicate.inbound_id):
-            return _replies_of(connection, message, duplicate.inbound_id, answered_via)
-        inbound_id = duplicate.inbound_id  # stored by an attempt that failed: process it now
-    applied = apply(connection, vault, message, inbound_id, decision, via)
+        return _replies_of(connection, message, duplicate.inbound_id, answered_via)
     return Reception(applied.inbound_id, applied.replies, False, applied.in_answer)
 
 

@@ -32,7 +32,7 @@ from bot.conversation.effects import (
 )
 from bot.conversation.replies import mark_sent_rows, outbound_replies, reply_rows
 from bot.conversation.safeguarding import ALERT_KIND, LEAD_MARKER
-from bot.conversation.store_message import Applied, Message
+from bot.conversation.store_message import Applied, Duplicate, Message, claim, store_message
 from bot.sending import outbox
 from storage.crypto import Vault
 from storage.models import (
@@ -95,6 +95,7 @@ class _Apply:
                 "status": ResidentStatus.INVITED,
                 "language": effect.language,
                 "created_at": self.now,
+                **effect.values,
             },
         ).scalar_one()
 
@@ -263,6 +264,21 @@ class _Apply:
         )
 
 
+def write(
+    connection: Connection, vault: Vault, message: Message, decision: Decision, via: str | None
+) -> Applied:
+    """The ordinary store: the message once, then every effect. Duplicate for a retry."""
+    try:
+        inbound_id = store_message(
+            connection, message, processed_at=utcnow(), resident_id=decision.resident_id
+        )
+    except Duplicate as duplicate:
+        if duplicate.processed or not claim(connection, duplicate.inbound_id, decision.resident_id):
+            raise
+        inbound_id = duplicate.inbound_id  # stored by an attempt that failed: process it now
+    return apply(connection, vault, message, inbound_id, decision, via)
+
+
 def apply(
     connection: Connection,
     vault: Vault,
@@ -277,7 +293,7 @@ def apply(
     replies = decision.replies
     if decision.erased:
         return Applied(inbound_id, outbound_replies(message, replies, None, []), False)
-    if writer.resident_id is not None:
+    if writer.resident_id is not None and writer.resident_id != decision.resident_id:
         connection.execute(
             update(_inbound)
             .where(_inbound.c.id == inbound_id)

@@ -55,7 +55,11 @@ INSERT_INBOUND = {name: _insert_inbound(name) for name in ("postgresql", "sqlite
 
 
 def store_message(
-    connection: Connection, message: Message, *, processed_at: datetime | None
+    connection: Connection,
+    message: Message,
+    *,
+    processed_at: datetime | None,
+    resident_id: int | None = None,
 ) -> int:
     """Insert the message once; raise Duplicate when its provider id was stored before."""
     inbound = message.inbound
@@ -69,6 +73,7 @@ def store_message(
             "raw_enc": message.raw_enc,
             "received_at": inbound.received_at,
             "processed_at": processed_at,
+            "resident_id": resident_id,
         },
     ).scalar()
     if inbound_id is not None:
@@ -81,12 +86,12 @@ def store_message(
     raise Duplicate(existing.id, existing.processed_at is not None)
 
 
-def claim(connection: Connection, inbound_id: int) -> bool:
+def claim(connection: Connection, inbound_id: int, resident_id: int | None) -> bool:
     """Take a message stored by an attempt that failed before processing it."""
     return bool(
         connection.execute(
             update(_inbound)
             .where(_inbound.c.id == inbound_id, _inbound.c.processed_at.is_(None))
-            .values(processed_at=utcnow())
+            .values(processed_at=utcnow(), resident_id=resident_id)
         ).rowcount
     )
