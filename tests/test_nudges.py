@@ -9,7 +9,6 @@ import time_machine
 from sqlalchemy import select
 
 from bot.campaigns import nudges
-from bot.conversation.residents import candidates
 from storage.models import Assignment, Community, OutboundMessage, Prompt, Resident, Response
 from tests.helpers import Phone, add_campaign, add_community, deliver_queued
 
@@ -57,7 +56,9 @@ def queued(services, kind: str = "nudge") -> list[tuple[str, datetime, int]]:  #
 def resident_id(services, phone: Phone) -> int:  # type: ignore[no-untyped-def]
     with services.db.session_scope() as session:
         address_hash = services.vault.address_hash(phone.channel, phone.address)
-        return candidates(session, address_hash)[0].id
+        return session.scalars(
+            select(Resident.id).where(Resident.address_hash == address_hash)
+        ).one()
 
 
 def statuses(services) -> list[str]:  # type: ignore[no-untyped-def]
