@@ -49,6 +49,11 @@ class Vault:
         message = f"{family}:{address.strip()}".encode()
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
 
+    def message_key(self, channel: str, provider_id: str) -> str:
+        """Keyed hash of a message's provider id: what erasure keeps to know a replay."""
+        message = f"message:{channel}:{provider_id}".encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
     def pseudonym(self, community_slug: str, address_hash: str) -> str:
         """Stable, irreversible name staff see instead of a contact detail."""
         digest = hmac.new(

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+import storage.erasures  # noqa: F401  (the erasure table belongs to the schema the app uses)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 POOL_RECYCLE_SECONDS = 600
 

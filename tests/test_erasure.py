@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bot.conversation import residents, retention, safeguarding
 from storage.models import (
@@ -123,6 +123,30 @@ def test_delete_confirm_by_sms_erases_every_table_export_and_count_with_one_mess
     with services.db.session_scope() as session:
         assert residents.erase_contact(session, "no-such-hash", keep_inbound_id=None) == 0
         assert session.scalar(select(Community.erased_count)) == 1
+
+
+def test_signed_requests_replayed_after_erasure_bring_nothing_back(client, services):  # type: ignore[no-untyped-def]
+    add_community(services)
+    add_campaign(services)
+    captured = [
+        load_twilio("sms_answer", Body=body, MessageSid=f"SMr{number}")
+        for number, body in enumerate(["CUMNOCK", "YES", "A bonfire by the river", "DELETE"])
+    ]
+    for params in captured:
+        post_twilio(client, PATH, params)
+    confirm = load_twilio("sms_answer", Body="CONFIRM", MessageSid="SMr9")
+    assert "erased" in twiml_messages(post_twilio(client, PATH, confirm))[0]
+
+    for params in [*captured, confirm]:  # an attacker replays every signed request
+        replayed = post_twilio(client, PATH, params)
+        assert replayed.status_code == 200
+        assert twiml_messages(replayed) == []
+    with services.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Resident)) == 0
+        assert session.scalar(select(func.count()).select_from(Response)) == 0
+        assert session.scalars(select(InboundMessage.text)).all() == [""]  # the tombstone
+        kept = session.execute(text("SELECT key FROM erased_messages")).scalars().all()
+    assert len(kept) == 5 and all(len(key) == 64 for key in kept)  # hashes, no provider ids
 
 
 def neighbour_hash(services) -> str:  # type: ignore[no-untyped-def]

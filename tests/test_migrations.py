@@ -186,10 +186,10 @@ def test_0010_keeps_every_row_and_fills_in_heard_and_the_language_asked(fresh_da
         counts_before = {
             table.name: connection.scalar(select(func.count()).select_from(table))
             for table in Base.metadata.sorted_tables
-            if table.name != "workers"
+            if table.name not in ("workers", "erased_messages")
         }
 
-    fresh_database.upgrade()
+    fresh_database.upgrade("0010")
 
     with fresh_database.engine.connect() as connection:
         counts_after = {
@@ -208,3 +208,18 @@ def test_0010_keeps_every_row_and_fills_in_heard_and_the_language_asked(fresh_da
     assert heard == {1: second, 2: None, 3: later}
     # As pick_text chooses: the language, its base, the campaign's, else the file's first text.
     assert languages == {(1, 1): "cy", (2, 1): "en", (3, 2): "de", (1, 2): "fr"}
+
+
+def test_0011_keeps_every_message_and_adds_the_erasure_keys(fresh_database):  # type: ignore[no-untyped-def]
+    fresh_database.upgrade("0010")
+    with fresh_database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, "
+                "received_at) VALUES ('sms', 'SM1', 'h1', 'Before 0011', '2026-12-01 10:00:00')"
+            )
+        )
+    fresh_database.upgrade()
+    with fresh_database.engine.connect() as connection:
+        assert connection.scalar(text("SELECT text FROM inbound_messages")) == "Before 0011"
+        assert connection.scalar(text("SELECT count(*) FROM erased_messages")) == 0

@@ -23,7 +23,7 @@ from bot.conversation import postgres, snapshot_query
 from bot.conversation.effects import Decision
 from bot.conversation.engine import decide
 from bot.conversation.store import StateChanged, write
-from bot.conversation.store_message import Duplicate, Message, store_message
+from bot.conversation.store_message import Duplicate, Erased, Message, store_message
 from bot.conversation.words import join_lookup
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
@@ -119,7 +119,10 @@ def receive(
     """
     inbound = clean_inbound(inbound)
     message = Message(
-        inbound, vault.address_hash(inbound.channel, inbound.address), encrypted_raw(vault, inbound)
+        inbound,
+        vault.address_hash(inbound.channel, inbound.address),
+        encrypted_raw(vault, inbound),
+        vault.message_key(inbound.channel, inbound.external_id),
     )
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -203,6 +206,11 @@ def _apply(
         applied = write(connection, vault, message, decision, via)
     except Duplicate as duplicate:
         return _replies_of(connection, message, duplicate.inbound_id, answered_via)
+    except Erased:
+        log.info(
+            "message %s: a replay of an erased message, nothing stored", message.inbound.external_id
+        )
+        return Reception(0, (), True, answered_via is not None)
     return Reception(applied.inbound_id, applied.replies, False, applied.in_answer)
 
 
@@ -236,7 +244,7 @@ def _keep_unprocessed(db: Database, message: Message) -> None:
     try:
         with db.engine.begin() as connection:
             store_message(connection, message, processed_at=None)
-    except Duplicate:
+    except (Duplicate, Erased):
         pass
     except DBAPIError as exc:  # the database is down: the provider retries the whole message
         log.warning("message %s not kept: %s", message.inbound.external_id, exc)

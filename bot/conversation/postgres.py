@@ -70,6 +70,7 @@ def apply_common_answer(
         "channel": inbound.channel,
         "provider_id": inbound.external_id,
         "address_hash": message.address_hash,
+        "erased_key": message.erased_key,
         "text": inbound.text,
         "raw_enc": message.raw_enc,
         "received_at": inbound.received_at,
@@ -123,6 +124,7 @@ WITH pending AS (
     SELECT :channel, :provider_id, :address_hash, :text, :raw_enc, :received_at, :now,
            :resident_id
     FROM pending
+    WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE key = :erased_key)
     ON CONFLICT (channel, provider_id) DO NOTHING
     RETURNING id
 ), answered AS (

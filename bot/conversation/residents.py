@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from storage.models import Community, InboundMessage, Resident
+from storage.erasures import ErasedMessage
+from storage.models import Community, InboundMessage, Resident, utcnow
 
 
 def erase_contact(
-    session: Session | Connection, address_hash: str, keep_inbound_id: int | None
+    session: Session | Connection,
+    address_hash: str,
+    keep_inbound_id: int | None,
+    message_key: Callable[[str, str], str] | None = None,
 ) -> int:
-    """Erase every resident record, response and message of one contact; return how many records."""
+    """Erase every resident record, response and message of one contact; return how many records.
+
+    With `message_key`, each erased message leaves only the keyed hash of its provider id, so a
+    replay of it is known as a message seen before.
+    """
     records = session.execute(
         select(Resident.id, Resident.community_id).where(Resident.address_hash == address_hash)
     ).all()
+    if message_key is not None:
+        _keep_message_keys(session, address_hash, message_key)
     if keep_inbound_id is not None:
         # The message that asked for erasure stays only as an empty tombstone, so a provider
         # retry of it is recognised as a duplicate instead of being processed again.
@@ -44,3 +57,23 @@ def erase_contact(
     if isinstance(session, Session):
         session.expunge_all()
     return len(ids)
+
+
+def _keep_message_keys(
+    session: Session | Connection, address_hash: str, message_key: Callable[[str, str], str]
+) -> None:
+    sent = session.execute(
+        select(InboundMessage.channel, InboundMessage.provider_id).where(
+            InboundMessage.address_hash == address_hash
+        )
+    ).all()
+    keys = {message_key(channel, provider_id) for channel, provider_id in sent}
+    if not keys:
+        return
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else None
+    dialect = dialect or session.dialect.name  # type: ignore[union-attr]
+    maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        maker(ErasedMessage.__table__).on_conflict_do_nothing(),
+        [{"key": key, "erased_at": utcnow()} for key in sorted(keys)],
+    )

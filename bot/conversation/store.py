@@ -260,7 +260,10 @@ class _Apply:
 
     def Erase(self, effect: Erase) -> None:
         residents.erase_contact(
-            self.connection, self.message.address_hash, keep_inbound_id=self.inbound_id
+            self.connection,
+            self.message.address_hash,
+            keep_inbound_id=self.inbound_id,
+            message_key=self.vault.message_key,
         )
 
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.messages import Inbound, Outbound
+from storage.erasures import ErasedMessage
 from storage.models import InboundMessage, utcnow
 
 _inbound = InboundMessage.__table__
@@ -24,6 +25,10 @@ class Duplicate(Exception):
         self.inbound_id, self.processed = inbound_id, processed
 
 
+class Erased(Exception):
+    """A replay of a message whose sender was erased: nothing of it may come back."""
+
+
 @dataclass(frozen=True)
 class Message:
     """An inbound message as the store writes it: cleaned, its contact hashed, payload sealed."""
@@ -31,6 +36,8 @@ class Message:
     inbound: Inbound
     address_hash: str
     raw_enc: bytes
+    # The keyed hash of its provider id, as erasure keeps it (storage.erasures).
+    erased_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,10 +49,27 @@ class Applied:
     in_answer: bool
 
 
+_COLUMNS = (
+    "channel",
+    "provider_id",
+    "address_hash",
+    "text",
+    "raw_enc",
+    "received_at",
+    "processed_at",
+    "resident_id",
+)
+
+
 def _insert_inbound(dialect: str) -> Any:
+    """INSERT the message unless its provider id was stored before or erased."""
     maker = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = select(*(bindparam(name, type_=_inbound.c[name].type) for name in _COLUMNS)).where(
+        ~exists().where(ErasedMessage.key == bindparam("erased_key"))
+    )
     return (
         maker(_inbound)
+        .from_select(list(_COLUMNS), values)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         .returning(_inbound.c.id)
     )
@@ -74,6 +98,7 @@ def store_message(
             "received_at": inbound.received_at,
             "processed_at": processed_at,
             "resident_id": resident_id,
+            "erased_key": message.erased_key,
         },
     ).scalar()
     if inbound_id is not None:
@@ -82,7 +107,9 @@ def store_message(
         select(_inbound.c.id, _inbound.c.processed_at).where(
             _inbound.c.channel == inbound.channel, _inbound.c.provider_id == inbound.external_id
         )
-    ).one()
+    ).first()
+    if existing is None:
+        raise Erased(f"message {inbound.external_id} was erased")
     raise Duplicate(existing.id, existing.processed_at is not None)
 
 
