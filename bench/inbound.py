@@ -439,6 +439,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--kind-seconds", type=float, default=20, help="mixed: at most this long per phase"
     )
+    parser.add_argument(
+        "--kinds",
+        default="all",
+        help="mixed: comma-separated kinds (answer, stranger, join-keyword, join-yes, help, stop,"
+        " start, delete, confirm) or all",
+    )
     args = parser.parse_args(argv)
     kinds = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
     fake = FakeTelegram()

@@ -64,25 +64,26 @@ KINDS = (
 class Pools:
     """Which senders speak in each phase; a sender speaks once per phase."""
 
-    def __init__(self, senders: list[Sender], per_phase: int) -> None:
+    def __init__(self, senders: list[Sender], per_phase: int, kinds: tuple[Kind, ...]) -> None:
         self.per_phase = per_phase
         self.named: dict[tuple[str, str], list[Sender]] = {}
+        seeded = [p for p in ("stop", "delete", "answers") if any(k.pool == p for k in kinds)]
+        # One more than a phase sends: the first of each pool is the probe's.
+        size = per_phase + 1
         for channel in ("sms", "telegram"):
             mine = [s for s in senders if s.channel == channel]
-            if len(mine) < 3 * per_phase + 1:
+            if len(mine) < len(seeded) * size:
                 raise SystemExit(
-                    f"--per-kind {per_phase} needs at least {6 * (per_phase + 1)} residents"
+                    f"--per-kind {per_phase} for these kinds needs at least"
+                    f" {2 * len(seeded) * size} residents (--residents)"
                 )
-            # One more than a phase sends: the first of each pool is the probe's.
-            size = per_phase + 1
-            self.named[channel, "stop"] = mine[:size]
-            self.named[channel, "delete"] = mine[size : 2 * size]
-            self.named[channel, "answers"] = mine[2 * size :]
+            for number, pool in enumerate(seeded):
+                self.named[channel, pool] = mine[number * size : (number + 1) * size]
             self.named[channel, "new"] = fresh(channel, size, offset=0)
             self.named[channel, "stranger"] = fresh(channel, size, offset=size)
 
     def senders(self, channel: str, pool: str) -> list[Sender]:
-        return self.named[channel, pool][: self.per_phase + 1]
+        return self.named[channel, pool]
 
 
 def fresh(channel: str, count: int, offset: int) -> list[Sender]:
@@ -187,6 +188,21 @@ class WaitSampler:
         }
 
 
+def selected(names: str) -> tuple[Kind, ...]:
+    """The kinds named in a comma-separated list ("all" for every one), in the run's order.
+
+    A kind that needs an earlier one (join-yes after join-keyword, start after stop, confirm
+    after delete) brings it along.
+    """
+    wanted = {n.strip() for n in names.split(",")} if names != "all" else {k.name for k in KINDS}
+    unknown = wanted - {k.name for k in KINDS}
+    if unknown:
+        raise SystemExit(f"unknown kind(s): {', '.join(sorted(unknown))}")
+    needs = {"join-yes": "join-keyword", "start": "stop", "confirm": "delete"}
+    wanted |= {needs[n] for n in wanted if n in needs}
+    return tuple(k for k in KINDS if k.name in wanted)
+
+
 def run_phases(
     server: inbound.Server,
     database: BenchDatabase,
@@ -196,9 +212,10 @@ def run_phases(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """Every kind on each channel, bounded by --per-kind messages and --kind-seconds."""
-    pools = Pools(senders, args.per_kind)
+    kinds = selected(args.kinds)
+    pools = Pools(senders, args.per_kind, kinds)
     results: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in kinds:
         for channel in ("sms", "telegram"):
             phase = Phase(kind, channel, pools.senders(channel, kind.pool))
             status, answer = phase.probe(server.port)
@@ -235,6 +252,8 @@ def per_kind(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Both channels of each kind together: CPU per message weighted by messages."""
     merged: dict[str, dict[str, float]] = {}
     for kind in KINDS:
+        if f"{kind.name}/sms" not in results:
+            continue
         parts = [results[f"{kind.name}/{channel}"] for channel in ("sms", "telegram")]
         count = sum(p["messages"] for p in parts) or 1
         merged[kind.name] = {
