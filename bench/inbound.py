@@ -1,6 +1,7 @@
 """Inbound throughput: the app under gunicorn as in the Procfile, fed signed webhooks.
 
 Run from the repository root:  .venv/bin/python -m bench.inbound --seconds 10 --db sqlite
+With --workload mixed: one bounded phase per kind of message (bench/inbound_kinds.py).
 The last line of output is one JSON object with the figures (see BENCHMARKS.md).
 """
 
@@ -40,7 +41,11 @@ TWILIO_TOKEN = "c" * 32
 TELEGRAM_TOKEN = "123456:BENCH-TOKEN"
 TELEGRAM_SECRET = "bench-secret"
 SMS_PATH = "/webhooks/twilio/sms"
+TELEGRAM_PATH = "/webhooks/telegram"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# App CPU per message: no kind above what Twilio's automated-survey-flask costs here; the goal.
+TARGET_MS = 4.0
+GOAL_MS = 1.5
 
 
 def free_port() -> int:
@@ -133,6 +138,51 @@ class FakeTelegram:
         self.process.wait(timeout=10)
 
 
+def sms_request(
+    validator: RequestValidator, address: str, words: str
+) -> tuple[str, loadgen.Request]:
+    """A Twilio Messaging webhook from `address`, signed as Twilio signs it; (sid, request)."""
+    sid = "SM" + os.urandom(16).hex()
+    params = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": TWILIO_SID,
+        "From": address,
+        "To": "+447700900000",
+        "Body": words,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    signature = validator.compute_signature(PUBLIC_BASE_URL + SMS_PATH, params)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+    }
+    return sid, (SMS_PATH, headers, urlencode(params).encode())
+
+
+def telegram_request(update_id: int, chat: int, message_id: int, words: str) -> loadgen.Request:
+    """A Telegram Update with a private-chat message, carrying the webhook secret."""
+    update = {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "text": words,
+            "from": {"id": chat, "is_bot": False, "first_name": "R", "language_code": "en"},
+            "chat": {"id": chat, "first_name": "R", "type": "private"},
+        },
+    }
+    headers = {
+        "Content-Type": "application/json",
+        "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
+    }
+    return TELEGRAM_PATH, headers, json.dumps(update).encode()
+
+
 class Messages:
     """Builds signed webhooks; each resident has at most one message in flight, like a person."""
 
@@ -149,51 +199,11 @@ class Messages:
         number = next(self.counter)
         words = f"Answer {number}: more benches by the river, please"
         if sender.channel == "sms":
-            sid = "SM" + os.urandom(16).hex()
-            params = {
-                "MessageSid": sid,
-                "SmsMessageSid": sid,
-                "SmsSid": sid,
-                "AccountSid": TWILIO_SID,
-                "From": sender.address,
-                "To": "+447700900000",
-                "Body": words,
-                "NumMedia": "0",
-                "NumSegments": "1",
-                "SmsStatus": "received",
-                "ApiVersion": "2010-04-01",
-            }
-            signature = self.validator.compute_signature(PUBLIC_BASE_URL + SMS_PATH, params)
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature,
-            }
-            return (sender, ("sms", sid, sender.address)), (
-                SMS_PATH,
-                headers,
-                urlencode(params).encode(),
-            )
+            sid, request = sms_request(self.validator, sender.address, words)
+            return (sender, ("sms", sid, sender.address)), request
         update_id = next(self.update_ids)
-        chat = int(sender.address)
-        update = {
-            "update_id": update_id,
-            "message": {
-                "message_id": number,
-                "date": int(time.time()),
-                "text": words,
-                "from": {"id": chat, "is_bot": False, "first_name": "R", "language_code": "en"},
-                "chat": {"id": chat, "first_name": "R", "type": "private"},
-            },
-        }
-        headers = {
-            "Content-Type": "application/json",
-            "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
-        }
-        return (sender, ("telegram", str(update_id), sender.address)), (
-            "/webhooks/telegram",
-            headers,
-            json.dumps(update).encode(),
-        )
+        request = telegram_request(update_id, int(sender.address), number, words)
+        return (sender, ("telegram", str(update_id), sender.address)), request
 
     def release(self, key: Any) -> None:
         self.free.append(key[0])
@@ -225,9 +235,11 @@ def measure(
     release: Any,
     connections: int,
     seconds: float,
+    until_exhausted: bool = False,
 ) -> dict[str, Any]:
     """A closed-loop run with the CPU used by the server, PostgreSQL, the fake and this client."""
     backends = procstat.PidCpuTracker()
+    machine_before = procstat.machine_ticks()
     backends.sample(database.backend_pids(), baseline=True)
     fake_before = procstat.cpu_seconds(fake.process.pid) if fake else 0.0
     server_before, client_before = server.cpu_seconds(), self_cpu()
@@ -242,7 +254,7 @@ def measure(
 
         sampler = asyncio.create_task(sample_backends())
         outcome = await loadgen.closed_loop(
-            "127.0.0.1", server.port, make, connections, seconds, release
+            "127.0.0.1", server.port, make, connections, seconds, release, until_exhausted
         )
         done.set()
         await sampler
@@ -264,6 +276,7 @@ def measure(
         "db_cpu_ms_per_msg": round(backends.used() * 1000 / served, 3),
         "fake_telegram_cpu_ms_per_msg": round(fake_cpu * 1000 / served, 3),
         "client_cpu_ms_per_msg": round((self_cpu() - client_before) * 1000 / served, 3),
+        "machine_busy": procstat.busy_share(machine_before, procstat.machine_ticks()),
     }
 
 
@@ -285,6 +298,48 @@ def open_run(server: Server, messages: Messages, rate: float, seconds: float) ->
     }
 
 
+def app_env(database: BenchDatabase, data_key: str, fake: FakeTelegram) -> dict[str, str]:
+    """The app's environment: production mode, test credentials, the loopback Bot API."""
+    return {
+        "VOICES_ENV": "production",
+        "DATABASE_URL": database.url,
+        "VOICES_DATA_KEY": data_key,
+        "SECRET_KEY": "bench-" + os.urandom(8).hex(),
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM": "+447700900000",
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": fake.base_url,
+    }
+
+
+def bench_mixed(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> dict[str, Any]:
+    """Seed, warm up on answers, then one bounded phase per kind of message and channel."""
+    from bench import inbound_kinds
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"voices-bench-{kind}-"))
+    database = BenchDatabase(kind, args.database_url, workdir)
+    data_key = Fernet.generate_key().decode()
+    try:
+        print(f"[{kind}] seeding {args.residents} residents, {args.prompts} prompts", flush=True)
+        senders = seed(database.url, data_key, args.residents, args.prompts)
+        server = Server(app_env(database, data_key, fake), workdir)
+        try:
+            messages = Messages(senders)
+            measure(server, database, fake, messages.make, messages.release, 8, args.warmup)
+            phases = inbound_kinds.run_phases(
+                server, database, fake, senders, args, lambda line: print(f"[{kind}] {line}")
+            )
+        finally:
+            server.stop()
+    finally:
+        database.drop()
+    return {"database": kind, "phases": phases, "kinds": inbound_kinds.per_kind(phases)}
+
+
 def bench_database(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> dict[str, Any]:
     """Seed, run the app closed and open loop, run the bare route, verify; return the figures."""
     workdir = Path(tempfile.mkdtemp(prefix=f"voices-bench-{kind}-"))
@@ -293,20 +348,7 @@ def bench_database(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> d
     try:
         print(f"[{kind}] seeding {args.residents} residents, {args.prompts} prompts", flush=True)
         senders = seed(database.url, data_key, args.residents, args.prompts)
-        env = {
-            "VOICES_ENV": "production",
-            "DATABASE_URL": database.url,
-            "VOICES_DATA_KEY": data_key,
-            "SECRET_KEY": "bench-" + os.urandom(8).hex(),
-            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_FROM": "+447700900000",
-            "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
-            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-            "TELEGRAM_API_BASE_URL": fake.base_url,
-        }
+        env = app_env(database, data_key, fake)
         messages = Messages(senders)
         acknowledged: list[Any] = []
         sent = 0
@@ -385,9 +427,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prompts", type=int, default=200)
     parser.add_argument("--db", choices=["postgresql", "sqlite", "both"], default="both")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument(
+        "--workload",
+        choices=["answers", "mixed"],
+        default="answers",
+        help="answers: joined residents answering (default); mixed: one phase per kind of message",
+    )
+    parser.add_argument(
+        "--per-kind", type=int, default=500, help="mixed: messages per kind and channel"
+    )
+    parser.add_argument(
+        "--kind-seconds", type=float, default=20, help="mixed: at most this long per phase"
+    )
+    parser.add_argument(
+        "--kinds",
+        default="all",
+        help="mixed: comma-separated kinds (answer, stranger, join-keyword, join-yes, help, stop,"
+        " start, delete, confirm) or all",
+    )
     args = parser.parse_args(argv)
     kinds = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
     fake = FakeTelegram()
+    if args.workload == "mixed":
+        try:
+            mixed = [bench_mixed(kind, args, fake) for kind in kinds]
+        finally:
+            fake.stop()
+        print_mixed(mixed, args)
+        return
     try:
         results = [bench_database(kind, args, fake) for kind in kinds]
     finally:
@@ -426,6 +493,24 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
     )
+
+
+def print_mixed(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Each phase's figures, a Markdown table per database, and one JSON line last."""
+    from bench import inbound_kinds
+
+    for result in results:
+        print(json.dumps(result["phases"], indent=2))
+    for result in results:
+        print(f"\n{result['database']}, {args.connections} connections:")
+        print(inbound_kinds.table(result["kinds"], TARGET_MS, GOAL_MS))
+    line = {
+        "workload": "mixed",
+        "connections": args.connections,
+        "per_kind_and_channel": args.per_kind,
+        **{r["database"]: r["kinds"] for r in results},
+    }
+    print(json.dumps(line))
 
 
 if __name__ == "__main__":

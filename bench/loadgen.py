@@ -136,8 +136,13 @@ async def closed_loop(
     connections: int,
     seconds: float,
     release: Callable[[object], None],
+    until_exhausted: bool = False,
 ) -> Outcome:
-    """`connections` clients each send the next request as soon as the last one is answered."""
+    """`connections` clients each send the next request as soon as the last one is answered.
+
+    With `until_exhausted` a client stops when `make` has nothing left (a phase of a bounded
+    number of one-off messages); otherwise None means "every sender is busy", and it waits.
+    """
     out = Outcome(started=time.perf_counter())
     deadline = out.started + seconds
 
@@ -146,6 +151,8 @@ async def closed_loop(
         while time.perf_counter() < deadline:
             made = make()
             if made is None:
+                if until_exhausted:
+                    break
                 await asyncio.sleep(0.001)
                 continue
             key, request = made
