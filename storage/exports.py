@@ -194,7 +194,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
     """The export rows on SQLite, read row by row (faster there than in batches)."""
     campaign = aliased(Campaign)
     # The timestamp is read as its stored text ('YYYY-MM-DD HH:MM:SS[.ffffff]') and cut to
-    # ISO 8601 below, not parsed into a datetime and formatted again (that dominated the export).
+    # ISO 8601 below: parsing it into a datetime and formatting it again would dominate the export.
     query = _filtered(
         select(
             Response.id,

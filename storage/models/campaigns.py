@@ -83,7 +83,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
     # No foreign keys on prompt and campaign: a launch writes one row per resident, and checking
-    # both parents for each row costs a third of its time. Prompts and campaigns are never
+    # both parents for each row would cost a third of its time. Prompts and campaigns are never
     # deleted; a resident's rows still go with the resident (erasure).
     prompt_id: Mapped[int] = mapped_column(Integer)
     # Lookups by campaign use ix_assignments_campaign_status_assigned, which starts with it.

@@ -106,7 +106,7 @@ class OutboundMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     # community, campaign and prompt are for reporting and carry no foreign keys: a launch
-    # writes one row per resident, and checking three parents for each is most of its time.
+    # writes one row per resident, and checking three parents for each would be most of its time.
     # None of them is ever deleted; a resident's rows still go with the resident (erasure).
     community_id: Mapped[int | None] = mapped_column(Integer)
     resident_id: Mapped[int | None] = mapped_column(
