@@ -56,7 +56,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    # No pool_pre_ping: it cost a round trip on every checkout, i.e. on every webhook. After a
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every webhook. After a
     # database restart the first statement on a stale connection fails instead; SQLAlchemy then
     # invalidates the whole pool (so the next checkout connects afresh), the webhook answers 503
     # (webhooks/errors.py) and the provider retries. pool_recycle replaces connections before

@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import queue
-import selectors
-import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +12,12 @@ from itertools import islice
 from typing import IO, Any
 
 import psycopg
-from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import DateTime, String, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from storage.asked_prompts import AskedPrompts
+from storage.export_copy import copy_csv
+from storage.export_read_ahead import read_ahead
 from storage.models import (
     Assignment,
     Campaign,
@@ -67,7 +65,7 @@ def rows(session: Session, spec: ExportFilter) -> Iterator[tuple[Any, ...]]:
         return
     # PostgreSQL computes every column itself, and works in a process of its own: a thread
     # fetches the next batch while this one is written out, instead of taking turns with it.
-    batches = _read_ahead(_postgresql_batches(session, spec))
+    batches = read_ahead(_postgresql_batches(session, spec))
     try:
         for batch in batches:
             yield from batch
@@ -181,15 +179,7 @@ _CSV_HEADER = ",".join(COLUMNS).encode()
 
 
 def _postgresql_csv(session: Session, spec: ExportFilter) -> Generator[bytes]:
-    """COPY (the export query) TO STDOUT as CSV, read straight from libpq.
-
-    psycopg's Copy.read() costs a Python generator round per row, more than the rest of the
-    export together; libpq's non-blocking PQgetCopyData in a loop hands over each row (one
-    COPY message each) for a slice and a join. COPY ends rows with LF, the CSV the export
-    promises (and csv_chunks writes) with CRLF: each row's LF is swapped, a quoted LF inside a
-    text is left as it was written. Early close (a download cut short) cancels the COPY and
-    rolls back to a savepoint, so the session can go on.
-    """
+    """The export's CSV written by PostgreSQL (COPY), in chunks of about CSV_CHUNK bytes."""
     driver = session.connection().connection.driver_connection
     prompts = AskedPrompts(session, spec.community_id)
     compiled = _postgresql_query(spec, prompts, empty_as_null=True).compile(
@@ -197,86 +187,14 @@ def _postgresql_csv(session: Session, spec: ExportFilter) -> Generator[bytes]:
     )
     # COPY takes no bind parameters: psycopg merges them client-side, quoted as it quotes any.
     query = psycopg.ClientCursor(driver).mogrify(str(compiled), compiled.params)
-    driver.execute("SAVEPOINT voices_export")
-    pgconn = driver.pgconn
-    waiter = selectors.DefaultSelector()
-    waiter.register(pgconn.socket, selectors.EVENT_READ)
-
-    def result() -> Any:
-        while pgconn.is_busy():
-            waiter.select()
-            pgconn.consume_input()
-        return pgconn.get_result()
-
-    finished = False
-    try:
-        pgconn.send_query(f"COPY ({query}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')".encode())
-        started = result()
-        if started.status != ExecStatus.COPY_OUT:
-            _raise_for(started)
-        rows: list[Any] = [_CSV_HEADER]
-        size = 0
-        while True:
-            length, data = pgconn.get_copy_data(1)
-            if length > 0:
-                rows.append(data[:-1])
-                size += length
-                if size >= CSV_CHUNK:
-                    rows.append(b"")
-                    yield b"\r\n".join(rows)
-                    rows, size = [], 0
-            elif length == 0:  # the next row is still on its way
-                waiter.select()
-                pgconn.consume_input()
-            elif length == -1:
-                break
-            else:
-                raise psycopg.OperationalError(pgconn.get_error_message())
-        while (done := result()) is not None:
-            if done.status != ExecStatus.COMMAND_OK:
-                _raise_for(done)
-        finished = True
-        if rows:
-            rows.append(b"")
-            yield b"\r\n".join(rows)
-    finally:
-        waiter.close()
-        if not driver.closed:
-            if not finished:
-                _abandon_copy(driver)
-            end = "RELEASE" if finished else "ROLLBACK TO"
-            driver.execute(f"{end} SAVEPOINT voices_export")
-
-
-def _raise_for(result: Any) -> None:
-    raise psycopg.errors.error_from_result(result)
-
-
-def _abandon_copy(driver: Any) -> None:
-    """Stop a COPY part-way: ask the server to cancel it, then read to its end, discarding."""
-    pgconn = driver.pgconn
-    if pgconn.transaction_status != TransactionStatus.ACTIVE:
-        return
-    driver.cancel_safe()
-    with selectors.DefaultSelector() as waiter:
-        waiter.register(pgconn.socket, selectors.EVENT_READ)
-        while (length := pgconn.get_copy_data(1)[0]) >= 0:
-            if length == 0:
-                waiter.select()
-                pgconn.consume_input()
-        while True:
-            while pgconn.is_busy():
-                waiter.select()
-                pgconn.consume_input()
-            if pgconn.get_result() is None:
-                break
+    yield from copy_csv(driver, query, _CSV_HEADER, CSV_CHUNK)
 
 
 def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]:
     """The export rows on SQLite, read row by row (faster there than in batches)."""
     campaign = aliased(Campaign)
     # The timestamp is read as its stored text ('YYYY-MM-DD HH:MM:SS[.ffffff]') and cut to
-    # ISO 8601 below, not parsed into a datetime and formatted again (that dominated the export).
+    # ISO 8601 below: parsing it into a datetime and formatting it again would dominate the export.
     query = _filtered(
         select(
             Response.id,
@@ -325,51 +243,6 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
             _sqlite_iso_utc(received_at),
             redact(text) if redacting else text,
         )
-
-
-_END = object()
-
-
-def _read_ahead(batches: Generator[list[Any]], depth: int = 2) -> Generator[list[Any]]:
-    """Run `batches` in a thread of its own, at most `depth` batches ahead of the reader.
-
-    The thread alone uses the session while the export runs; an error there is raised here, and
-    a reader that stops early (a download cut short) stops the thread before going on.
-    """
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        last: Any = _END
-        try:
-            for batch in batches:
-                if not offer(batch):
-                    return
-        except BaseException as error:  # handed to the reader, raised there
-            last = error
-        finally:
-            batches.close()
-        offer(last)
-
-    worker = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _sqlite_iso_utc(value: str) -> str:

@@ -1,7 +1,7 @@
 """The status values stored in the database, one enum per table; members equal the stored text.
 
 In `literal()` give the type, `literal(OutboxStatus.QUEUED, String)`: SQLAlchemy infers no type
-for a member (NullType), where a plain string literal was VARCHAR.
+for a member (NullType), as it does VARCHAR for a plain string.
 """
 
 from __future__ import annotations

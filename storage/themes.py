@@ -118,14 +118,9 @@ def select_answers(session: Session, spec: ThemeFilter) -> list[Answer]:
     # Erased residents' answers need no filter: erasure deletes them.
     query = (
         select(Response.id, Response.resident_id, Response.text)
-        .where(Response.community_id == spec.community_id)
+        .where(Response.community_id == spec.community_id, Response.safeguarding.is_(False))
         .order_by(Response.id)
     )
-    # Safeguarding messages never become themes or quotes. The flag arrives with issue 6; until
-    # then there is no such column and nothing to leave out.
-    safeguarding = getattr(Response, "safeguarding", None)
-    if safeguarding is not None:
-        query = query.where(safeguarding.is_(False))
     if spec.campaign_id is not None:
         query = query.where(Response.campaign_id == spec.campaign_id)
     if spec.prompt_key is not None:

@@ -18,7 +18,7 @@ from tests.conftest import post_twilio
 from tests.helpers import FESTIVAL, add_community
 from tests.outbox_support import add_residents, fast_sender, open_rows, send_until_idle
 
-# Equal start and end mean no quiet window (None is replaced by the model's 20:00 default).
+# Equal start and end mean no quiet window.
 ALWAYS_OPEN = {"quiet_start": "00:00", "quiet_end": "00:00"}
 FIRST_PROMPT = "What's one thing that would make the festival feel like yours?"
 TEST_LIMITS = PacingLimits(

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import exports
+from storage.export_read_ahead import read_ahead
 from storage.models import Response
 from tests.helpers import Phone, add_campaign, add_community
 
@@ -29,7 +30,7 @@ def _counting(batches: int, closed: list[bool], fail_at: int | None = None) -> G
 
 def test_read_ahead_hands_every_batch_over_in_order():
     closed: list[bool] = []
-    got = [row for batch in exports._read_ahead(_counting(50, closed)) for row in batch]
+    got = [row for batch in read_ahead(_counting(50, closed)) for row in batch]
     assert got == list(range(500))
     assert closed == [True]
     assert not _threads()
@@ -37,7 +38,7 @@ def test_read_ahead_hands_every_batch_over_in_order():
 
 def test_a_reader_that_stops_early_stops_the_thread_and_closes_the_source():
     closed: list[bool] = []
-    reader = exports._read_ahead(_counting(1000, closed), depth=2)
+    reader = read_ahead(_counting(1000, closed), depth=2)
     assert next(reader) == list(range(10))
     reader.close()
     assert closed == [True]
@@ -46,7 +47,7 @@ def test_a_reader_that_stops_early_stops_the_thread_and_closes_the_source():
 
 def test_an_error_while_reading_reaches_the_reader():
     closed: list[bool] = []
-    reader = exports._read_ahead(_counting(10, closed, fail_at=3))
+    reader = read_ahead(_counting(10, closed, fail_at=3))
     seen = []
     with pytest.raises(RuntimeError, match="went away"):
         for batch in reader:

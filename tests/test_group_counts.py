@@ -204,7 +204,7 @@ def test_a_double_sweep_of_many_queues_each_nudge_once_with_the_same_keys(servic
                 Assignment.nudges_sent > 0
             )
         ).all()
-    # The same keys the one-row enqueue used: nudge:{resident}:{prompt}:{number}.
+    # The keys nudge_key makes: nudge:{resident}:{prompt}:{number}.
     assert keys == sorted(f"nudge:{r}:{p}:1" for r, p, _ in nudged)
     sent = [number for _, _, number in nudged]
     assert sent == [1] * 5

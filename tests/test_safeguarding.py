@@ -258,7 +258,7 @@ def test_a_disclosure_is_caught_whatever_surrounds_it(before, after, disclosure)
 
 
 def one_phrase_at_a_time(warnings: safeguarding.WarningList, text: str) -> list[str]:
-    """The categories as the list used to find them: every compiled phrase searched in turn."""
+    """The categories by the simplest search, every compiled phrase in turn: the reference."""
     plain = safeguarding.normalise(text)
     found: list[str] = []
     for category, pattern in warnings.patterns:

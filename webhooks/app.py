@@ -19,7 +19,7 @@ def create_app(
     test_config: dict[str, Any] | None = None,
     built: Services | None = None,
 ) -> Flask:
-    """Build the web app: provider webhooks, simulator, health, and (later) organiser pages."""
+    """Build the web app: provider webhooks, simulator, health, and the organiser pages."""
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
     app.config.update(
@@ -49,7 +49,7 @@ def create_app(
 
     from webhooks import admin
 
-    admin.init_app(app, app.extensions["voices"])  # organiser and staff pages (issue 5)
+    admin.init_app(app, app.extensions["voices"])  # organiser and staff pages
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

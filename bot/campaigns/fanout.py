@@ -6,6 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, case, func, literal, select, text
 from sqlalchemy.orm import Session
@@ -74,11 +75,10 @@ def fan_out(
     campaign.fanned_out_at = now
     session.flush()
     if count >= ANALYZE_AFTER and postgresql:
-        # The planner's statistics still describe the tables from before the launch; with them,
-        # the sender's claim of the next 500 rows sorted all of a 100,000-row launch each time
-        # (180 ms instead of 1 ms). Autovacuum would catch up within minutes, which is the
-        # launch's busiest time. ANALYZE samples the tables (0.1-0.2 s at 100,000) and counts
-        # this transaction's own rows; its statistics commit with them.
+        # The planner's statistics still describe the tables from before the launch, so the
+        # sender's claim would sort the whole launch each time; autovacuum catches up only after
+        # the launch's busiest minutes. ANALYZE samples the tables (0.1-0.2 s at 100,000) and
+        # counts this transaction's own rows; its statistics commit with them.
         session.execute(text("ANALYZE outbound_messages, assignments"))
     log.info("campaign %s: first prompt queued for %d resident(s)", campaign.slug, count)
     return count
@@ -135,19 +135,24 @@ def _queue_first_prompt(
 ) -> int:
     """The fan-out's two INSERT ... SELECTs, for every resident or those with ids in [low, high)."""
     in_part = (Resident.id >= ids[0], Resident.id < ids[1]) if ids else ()
-    # The fan-out marks its own assignments with this exact moment, so residents who joined on
-    # their own (and got the prompt as a reply) are never sent it a second time.
-    moment = now
+    _assign_first_prompt(session, launch, now, in_part)
+    return _queue_assigned_prompts(session, launch, now, in_part)
+
+
+def _assign_first_prompt(
+    session: Session, launch: _Launch, now: datetime, in_part: tuple[Any, ...]
+) -> None:
+    """Assign the first prompt, marked with `now`, to every joined resident free to take it."""
     # Residents with a pending prompt, or asked this one before, are left out by the unique
     # indexes on assignments (one pending per resident; one per resident and prompt) through
     # ON CONFLICT DO NOTHING: index lookups, not anti-joins whose plan hangs on statistics that
-    # a launch itself makes stale (a part planned after others committed once took 24 s).
+    # a launch itself makes stale.
     free_residents = select(
         Resident.id,
         literal(launch.prompt_id),
         literal(launch.campaign_id),
         literal(AssignmentStatus.PENDING, String),
-        literal(moment, type_=Assignment.__table__.c.assigned_at.type),
+        literal(now, type_=Assignment.__table__.c.assigned_at.type),
         literal(0),
         asked_language_sql(launch.texts, Resident.language, launch.language),
     ).where(
@@ -170,6 +175,11 @@ def _queue_first_prompt(
         free_residents,
     )
 
+
+def _queue_assigned_prompts(
+    session: Session, launch: _Launch, now: datetime, in_part: tuple[Any, ...]
+) -> int:
+    """Queue the prompt to each resident the fan-out assigned it to at `now`; return count."""
     dedupe = prompt_key_sql(Resident.id, launch.prompt_id)
     columns = OutboundMessage.__table__.c
     queued = (
@@ -191,12 +201,14 @@ def _queue_first_prompt(
         .where(
             Assignment.prompt_id == launch.prompt_id,
             Assignment.status == AssignmentStatus.PENDING,
-            Assignment.assigned_at == literal(moment, type_=columns.created_at.type),
+            # Only the fan-out's own assignments: residents who joined on their own (and got
+            # the prompt as a reply) are never sent it a second time.
+            Assignment.assigned_at == literal(now, type_=columns.created_at.type),
             Resident.status == ResidentStatus.JOINED,
             *in_part,
         )
     )
-    count = insert_missing(
+    return insert_missing(
         session,
         OutboundMessage,
         [
@@ -215,7 +227,6 @@ def _queue_first_prompt(
         ],
         queued,
     )
-    return count
 
 
 def activate_due(

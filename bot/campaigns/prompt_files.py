@@ -115,6 +115,28 @@ def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
         raise PromptFileError(f"{name}, {where}: not valid YAML ({exc.problem})") from exc
     if root is None:
         raise PromptFileError(f"{name}: the file is empty")
+    top = _top_level(reader, root)
+    slug, title, language = _heading(reader, top)
+    prompts = _prompts(reader, top["prompts"][1], language)
+    nudge_after, nudge_max, nudge_text = None, 0, None
+    if "nudge" in top:
+        nudge_after, nudge_max, nudge_text = _nudge(reader, top["nudge"][1], language)
+    thanks = reader.text(top["thanks"][1], "thanks", language) if "thanks" in top else None
+    return CampaignSpec(
+        slug=slug,
+        title=title,
+        language=language,
+        prompts=tuple(prompts),
+        nudge_after_seconds=nudge_after,
+        nudge_max=nudge_max,
+        nudge_text=nudge_text,
+        thanks=thanks,
+        source=source,
+    )
+
+
+def _top_level(reader: _Reader, root: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """The file's keys, checked: only known ones, and the required ones present."""
     top = reader.mapping(root, "the file")
     allowed = {"slug", "title", "language", "prompts", "nudge", "thanks", "description"}
     for key, (key_node, _) in top.items():
@@ -123,6 +145,11 @@ def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
     for required in ("slug", "title", "prompts"):
         if required not in top:
             raise reader.fail(root, f"missing {required!r}")
+    return top
+
+
+def _heading(reader: _Reader, top: dict[str, tuple[yaml.Node, yaml.Node]]) -> tuple[str, str, str]:
+    """The campaign's slug, title and default language (en when not given)."""
     slug_node = top["slug"][1]
     slug = reader.scalar(slug_node, "slug").strip()
     if not SLUG_RE.match(slug):
@@ -135,8 +162,11 @@ def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
         language = reader.scalar(top["language"][1], "language").strip()
         if not LANG_RE.match(language):
             raise reader.fail(top["language"][1], f"{language!r} is not a language code")
+    return slug, title, language
 
-    prompts_node = top["prompts"][1]
+
+def _prompts(reader: _Reader, prompts_node: yaml.Node, language: str) -> list[PromptSpec]:
+    """The prompts, in order, each with a unique id and its text per language."""
     if not isinstance(prompts_node, yaml.SequenceNode) or not prompts_node.value:
         raise reader.fail(prompts_node, "prompts must be a list with at least one prompt")
     prompts: list[PromptSpec] = []
@@ -155,44 +185,32 @@ def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
             raise reader.fail(fields["id"][1], f"prompt id {key!r} is used twice")
         seen.add(key)
         prompts.append(PromptSpec(key, reader.text(fields["text"][1], f"prompt {key!r}", language)))
+    return prompts
 
-    nudge_after = None
-    nudge_max = 0
-    nudge_text = None
-    if "nudge" in top:
-        nudge = reader.mapping(top["nudge"][1], "nudge")
-        for key, (key_node, _) in nudge.items():
-            if key not in {"after", "max", "text"}:
-                raise reader.fail(
-                    key_node, f"unknown nudge key {key!r} (expected after, max, text)"
-                )
-        if "after" not in nudge or "text" not in nudge:
-            raise reader.fail(top["nudge"][1], "nudge needs after and text")
-        try:
-            nudge_after = parse_duration(reader.scalar(nudge["after"][1], "nudge after"))
-        except ValueError as exc:
-            raise reader.fail(nudge["after"][1], str(exc)) from exc
-        if nudge_after <= 0:
-            raise reader.fail(nudge["after"][1], "nudge after must be more than zero")
-        nudge_max = 1
-        if "max" in nudge:
-            raw_max = reader.scalar(nudge["max"][1], "nudge max")
-            if not raw_max.isdigit() or not 0 <= int(raw_max) <= 10:
-                raise reader.fail(nudge["max"][1], "nudge max must be a whole number from 0 to 10")
-            nudge_max = int(raw_max)
-        nudge_text = reader.text(nudge["text"][1], "nudge text", language)
-    thanks = reader.text(top["thanks"][1], "thanks", language) if "thanks" in top else None
-    return CampaignSpec(
-        slug=slug,
-        title=title,
-        language=language,
-        prompts=tuple(prompts),
-        nudge_after_seconds=nudge_after,
-        nudge_max=nudge_max,
-        nudge_text=nudge_text,
-        thanks=thanks,
-        source=source,
-    )
+
+def _nudge(
+    reader: _Reader, nudge_node: yaml.Node, language: str
+) -> tuple[int, int, dict[str, str]]:
+    """The nudge section: seconds to wait, most nudges per prompt (1 unless given), its text."""
+    nudge = reader.mapping(nudge_node, "nudge")
+    for key, (key_node, _) in nudge.items():
+        if key not in {"after", "max", "text"}:
+            raise reader.fail(key_node, f"unknown nudge key {key!r} (expected after, max, text)")
+    if "after" not in nudge or "text" not in nudge:
+        raise reader.fail(nudge_node, "nudge needs after and text")
+    try:
+        nudge_after = parse_duration(reader.scalar(nudge["after"][1], "nudge after"))
+    except ValueError as exc:
+        raise reader.fail(nudge["after"][1], str(exc)) from exc
+    if nudge_after <= 0:
+        raise reader.fail(nudge["after"][1], "nudge after must be more than zero")
+    nudge_max = 1
+    if "max" in nudge:
+        raw_max = reader.scalar(nudge["max"][1], "nudge max")
+        if not raw_max.isdigit() or not 0 <= int(raw_max) <= 10:
+            raise reader.fail(nudge["max"][1], "nudge max must be a whole number from 0 to 10")
+        nudge_max = int(raw_max)
+    return nudge_after, nudge_max, reader.text(nudge["text"][1], "nudge text", language)
 
 
 def load_prompt_file(path: Path) -> CampaignSpec:

@@ -26,7 +26,7 @@ from bot.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
 # Twilio's client logs a dozen INFO lines per request (headers included): with the worker's INFO
-# log that was most of its output and a good part of its CPU per message. Warnings still show.
+# log that is most of its output and a good part of its CPU per message. Warnings still show.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -92,8 +92,8 @@ class _OutboxHttpClient(HttpClient):
     The twilio `Client` still builds every request and reads every answer (an error answer
     raises `TwilioRestException` as usual); only the transport differs from twilio's own
     `TwilioHttpClient`, whose trip through `requests` (merging session settings, hooks and
-    cookies, checking the CA path) was half of a sending thread's CPU per message
-    (bench/fanout.py, BENCHMARKS.md).
+    cookies, checking the CA path) would be half of a sending thread's CPU per message
+    (bench/fanout.py measures the sender).
 
     - The environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (REQUESTS_CA_BUNDLE,
       CURL_CA_BUNDLE) are read once, for the one host it calls, as `requests` would read them.

@@ -78,7 +78,7 @@ def themes(
 
 def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:
     """Themes for a terminal: counts, words, quotes, and each group's share when given."""
-    # `groups` maps a question key to resident id -> self-described group (bot/profile.py).
+    # `groups`: question key -> resident id -> self-described group (bot.conversation.profile).
     if found.answers == 0:
         return "no answers to read yet for this choice"
     lines = [
