@@ -35,6 +35,9 @@ class Settings:
     telegram_api_base_url: str = ""
     instance_path: Path = Path("instance")
     retention_days: int | None = None
+    # At most this many replies to one contact for the messages of any window (floods).
+    reply_limit: int = 20
+    reply_window_seconds: int = 600
     notices: tuple[str, ...] = field(default=())
 
     @property
@@ -63,6 +66,15 @@ def _keep_or_generate(path: Path, make: callable) -> str:  # type: ignore[valid-
     path.write_text(value + "\n")
     path.chmod(0o600)
     return value
+
+
+def _whole_number(environ: dict[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return int(value)
 
 
 def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = True) -> Settings:
@@ -101,6 +113,8 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
         raise ConfigError(
             f"VOICES_RETENTION_DAYS must be a whole number of days, not {retention!r}."
         )
+    reply_limit = _whole_number(environ, "VOICES_REPLY_LIMIT", 20)
+    reply_window = _whole_number(environ, "VOICES_REPLY_WINDOW_SECONDS", 600)
     try:
         Fernet(data_key.encode())
     except (ValueError, TypeError) as exc:
@@ -122,5 +136,7 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
         telegram_api_base_url=environ.get("TELEGRAM_API_BASE_URL", "").strip(),
         instance_path=instance,
         retention_days=int(retention) if retention else None,
+        reply_limit=reply_limit,
+        reply_window_seconds=reply_window,
         notices=tuple(notices),
     )

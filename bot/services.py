@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.channels.sms import TwilioSender
 from bot.channels.telegram import TelegramClient
 from bot.config import Settings
+from bot.conversation.snapshot import ReplyLimit
 from storage.crypto import Vault
 from storage.db import Database
 
@@ -47,6 +49,12 @@ class Services:
                 settings.telegram_bot_token, base_url=settings.telegram_api_base_url
             )
         return services
+
+    def reply_limit(self) -> ReplyLimit:
+        """The replies one contact may get for the messages of any window (VOICES_REPLY_*)."""
+        return ReplyLimit(
+            self.settings.reply_limit, timedelta(seconds=self.settings.reply_window_seconds)
+        )
 
     def channel_lines(self) -> list[str]:
         """One start-up line per channel saying whether it is on."""

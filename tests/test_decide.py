@@ -108,9 +108,9 @@ def test_an_opted_out_resident_is_sent_nothing_whatever_they_say():
     assert decision.replies == [] and not decision.has(StoreResponse)
 
 
-def test_a_stranger_is_asked_which_community_and_nothing_is_kept_of_them():
-    decision = decide(Snapshot(NOW, keywords=("CUMNOCK", "DEMO")), message("hello"))
-    assert replies(decision) and "CUMNOCK, DEMO" in replies(decision)[0]
+def test_a_stranger_is_pointed_to_the_poster_and_nothing_is_kept_of_them():
+    decision = decide(Snapshot(NOW), message("hello"))
+    assert len(decision.replies) == 1 and "poster" in replies(decision)[0]
     assert decision.resident_id is None and not decision.has(CreateResident)
     assert all(not reply.to_resident for reply in decision.replies)
 
@@ -146,3 +146,12 @@ def test_a_disclosure_gets_the_help_reply_first_and_reaches_the_lead():
     order = kinds(decision)
     # The alert follows the stored words, so the lead's queue links to them.
     assert order.index("StoreResponse") < order.index("RaiseAlert")
+
+
+def test_past_the_reply_limit_everything_is_kept_but_nothing_is_sent():
+    flooded = Snapshot(NOW, resident=JOINED, recent_messages=20, reply_limit=20)
+    decision = decide(flooded, message("More benches"))
+    assert decision.replies == [] and decision.replies_withheld == 1
+    assert decision.has(StoreResponse) and decision.has(AssignPrompt)
+    under = Snapshot(NOW, resident=JOINED, recent_messages=19, reply_limit=20)
+    assert len(decide(under, message("More benches")).replies) == 1

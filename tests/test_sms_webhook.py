@@ -219,3 +219,17 @@ def test_the_phone_number_is_never_stored_in_clear(client, town):
                         value = value.decode("latin-1")
                     assert number not in str(value), table.name
                     assert number.lstrip("+") not in str(value), table.name
+
+
+def test_a_flood_from_one_number_is_stored_whole_but_answered_only_up_to_the_limit(
+    client, services, caplog
+):  # type: ignore[no-untyped-def]
+    add_community(services)
+    answered = 0
+    for number in range(25):
+        params = load_twilio("sms_answer", Body="HELP", MessageSid=f"SMflood{number}")
+        answered += bool(twiml_messages(post_twilio(client, PATH, params)))
+    assert answered == services.settings.reply_limit == 20
+    with services.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 25
+    assert "reply limit" in caplog.text

@@ -172,9 +172,12 @@ def test_a_voice_note_is_kept_and_acknowledged(live_client, town, telegram_api):
     assert count(town, InboundMessage) == 3
 
 
-def test_start_without_a_payload_from_a_stranger_lists_communities(live_client, town, telegram_api):
+def test_start_without_a_payload_points_a_stranger_to_the_poster_link(
+    live_client, town, telegram_api
+):
     post(live_client, load_telegram("start_plain"))
-    assert "/start cumnock" in telegram_api.sent_texts(CHAT)[-1]
+    said = telegram_api.sent_texts(CHAT)[-1]
+    assert "link on its poster" in said and "cumnock" not in said.lower()
 
 
 def test_stop_command_opts_out_and_confirms(live_client, town, telegram_api):

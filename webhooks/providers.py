@@ -46,7 +46,9 @@ def twilio_sms() -> Response:
         abort(400, "not a Twilio message: MessageSid and From are required")
     svc = services()
     # The replies leave in this TwiML answer: recorded as sent while they are stored.
-    reception = inbox.receive(svc.db, svc.vault, message, answered_via="twiml")
+    reception = inbox.receive(
+        svc.db, svc.vault, message, answered_via="twiml", reply_limit=svc.reply_limit()
+    )
     return Response(sms.twiml(reception.replies), mimetype="text/xml")
 
 
@@ -87,7 +89,14 @@ def telegram_update() -> Response | tuple[str, int]:
         log.warning("telegram update %s ignored: TELEGRAM_BOT_TOKEN is not set", data["update_id"])
         return "", 200
     try:
-        handled = updates.handle(svc.db, svc.vault, svc.telegram, data, answer_in_response=True)
+        handled = updates.handle(
+            svc.db,
+            svc.vault,
+            svc.telegram,
+            data,
+            answer_in_response=True,
+            reply_limit=svc.reply_limit(),
+        )
     except updates.NotAnUpdate as exc:
         log.warning("telegram update refused: %s", exc)
         abort(400, "not a Telegram update")

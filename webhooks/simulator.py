@@ -54,7 +54,7 @@ def send():  # type: ignore[no-untyped-def]
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     svc = services()
-    reception = inbox.receive(svc.db, svc.vault, message)
+    reception = inbox.receive(svc.db, svc.vault, message, reply_limit=svc.reply_limit())
     if not reception.duplicate:
         outbox.mark_sent(
             svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="simulator"

@@ -132,7 +132,13 @@ def poll(ctx: Context, once: bool) -> None:
                 continue
             for update in batch:
                 offset = max(offset, update.update_id + 1)
-                updates.handle(services.db, services.vault, client, update.to_dict())
+                updates.handle(
+                    services.db,
+                    services.vault,
+                    client,
+                    update.to_dict(),
+                    reply_limit=services.reply_limit(),
+                )
             if once:
                 break
     finally:

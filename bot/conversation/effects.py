@@ -138,6 +138,8 @@ class Decision:
     community_id: int | None = None
     received_at: datetime | None = None
     effects: list[Effect] = field(default_factory=list)
+    # Replies left out because the contact passed the reply limit.
+    replies_withheld: int = 0
 
     @property
     def replies(self) -> list[Reply]:

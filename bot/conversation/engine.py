@@ -64,12 +64,18 @@ def decide(snapshot: Snapshot, inbound: Inbound) -> Decision:
     if snapshot.join_community is not None:
         turn.join(snapshot.join_community, snapshot.join_resident)
     elif snapshot.resident is None:
-        turn.stranger(command, snapshot.keywords)
+        turn.stranger(command, snapshot.any_community)
     else:
         turn.begin(snapshot.resident)
         turn.from_resident(command)
     turn.screen()
-    return turn.decision()
+    decision = turn.decision()
+    if snapshot.reply_limit is not None and snapshot.recent_messages >= snapshot.reply_limit:
+        # Everything is still stored; only the replies stop, so a flood costs nothing to send.
+        kept = [effect for effect in decision.effects if not isinstance(effect, Reply)]
+        decision.replies_withheld = len(decision.effects) - len(kept)
+        decision.effects = kept
+    return decision
 
 
 class _Turn:
@@ -124,17 +130,15 @@ class _Turn:
 
     # -- strangers and joining ---------------------------------------------------------------
 
-    def stranger(self, command: Command, keywords: tuple[str, ...]) -> None:
+    def stranger(self, command: Command, any_community: bool) -> None:
         if command.word in STOP_WORDS and self.inbound.channel in PROVIDER_CONFIRMS_STOP:
             return
-        if not keywords:
+        if not any_community:
             self.reply(texts.text("no_communities"), to_resident=False)
             return
-        if self.inbound.channel == "telegram":
-            listed = ", ".join(f"/start {k.lower()}" for k in keywords[:8])
-        else:
-            listed = ", ".join(keywords[:8])
-        self.reply(texts.text("who_are_you", keywords=listed), to_resident=False)
+        # Which communities there are is not told to whoever texts: the poster says it.
+        key = "who_are_you_telegram" if self.inbound.channel == "telegram" else "who_are_you"
+        self.reply(texts.text(key), to_resident=False)
 
     def join(self, community: CommunityView, existing: ResidentView | None) -> None:
         if existing is None:

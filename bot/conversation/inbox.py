@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.conversation import postgres, snapshot_query
 from bot.conversation.effects import Decision
 from bot.conversation.engine import decide
+from bot.conversation.snapshot import ReplyLimit, Snapshot
 from bot.conversation.store import StateChanged, write
 from bot.conversation.store_message import Duplicate, Erased, Message, store_message
 from bot.conversation.words import join_lookup
@@ -110,6 +111,7 @@ def receive(
     answered_via: str | None = None,
     *,
     answers_at_most: int | None = None,
+    reply_limit: ReplyLimit | None = None,
 ) -> Reception:
     """Decide and store one message, exactly once per provider id.
 
@@ -127,7 +129,7 @@ def receive(
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return _attempt(db, vault, message, answered_via, answers_at_most)
+                return _attempt(db, vault, message, answered_via, answers_at_most, reply_limit)
             except (StateChanged, IntegrityError) as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -144,6 +146,7 @@ def _attempt(
     message: Message,
     answered_via: str | None,
     answers_at_most: int | None,
+    reply_limit: ReplyLimit | None,
 ) -> Reception:
     inbound = message.inbound
     now = utcnow()
@@ -157,8 +160,9 @@ def _attempt(
                 to=inbound.to,
                 lookup=lookup,
                 now=now,
+                reply_limit=reply_limit,
             )
-            decision = decide(snapshot, inbound)
+            decision = _decided(snapshot, inbound)
             via = _via(decision, answered_via, answers_at_most)
             if postgres.common_answer(decision):
                 try:
@@ -181,11 +185,30 @@ def _attempt(
             return _apply(connection, vault, message, decision, via, answered_via)
     with db.engine.begin() as connection:
         snapshot = snapshot_query.load(
-            connection, address_hash=message.address_hash, to=inbound.to, lookup=lookup, now=now
+            connection,
+            address_hash=message.address_hash,
+            to=inbound.to,
+            lookup=lookup,
+            now=now,
+            reply_limit=reply_limit,
         )
-        decision = decide(snapshot, inbound)
+        decision = _decided(snapshot, inbound)
         via = _via(decision, answered_via, answers_at_most)
         return _apply(connection, vault, message, decision, via, answered_via)
+
+
+def _decided(snapshot: Snapshot, inbound: Inbound) -> Decision:
+    decision = decide(snapshot, inbound)
+    if decision.replies_withheld:
+        log.warning(
+            "reply limit: %d messages from one contact (resident %s, community %s) within the "
+            "window; %d replies held back, the message is stored",
+            snapshot.recent_messages + 1,
+            decision.resident_id,
+            decision.community_id,
+            decision.replies_withheld,
+        )
+    return decision
 
 
 def _via(decision: Decision, answered_via: str | None, answers_at_most: int | None) -> str | None:

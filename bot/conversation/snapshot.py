@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # A prompt's text: one string, or texts by language code.
@@ -67,6 +67,14 @@ class ResidentView:
 
 
 @dataclass(frozen=True)
+class ReplyLimit:
+    """At most `count` replies to one contact for the messages of any `window`."""
+
+    count: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything decide() reads: the contact's record, the community a message names, the time."""
 
@@ -75,4 +83,8 @@ class Snapshot:
     join_community: CommunityView | None = None
     # The contact's record in join_community, when they have one.
     join_resident: ResidentView | None = None
-    keywords: tuple[str, ...] = ()
+    # For a stranger: whether any community takes messages yet.
+    any_community: bool = True
+    # Messages from this contact within the reply limit's window, and the limit (None: none).
+    recent_messages: int = 0
+    reply_limit: int | None = None

@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     literal_column,
     select,
     true,
@@ -28,6 +29,7 @@ from bot.conversation.snapshot import (
     CommunityView,
     ProfileQuestionView,
     PromptView,
+    ReplyLimit,
     ResidentView,
     Snapshot,
 )
@@ -37,6 +39,7 @@ from storage.models import (
     Assignment,
     Campaign,
     Community,
+    InboundMessage,
     OutboundMessage,
     ProfileAnswer,
     ProfileQuestion,
@@ -55,6 +58,8 @@ _outbound = OutboundMessage.__table__
 # estimates a bound LIMIT as 10 % of the rows, which turns the outbox check into a hashed scan.
 _ONE = literal_column("1", Integer)
 MAX_RECORDS = literal_column("20", Integer)
+# Counting a flood stops here: past any sensible reply limit.
+RECENT_CAP = literal_column("100", Integer)
 
 
 def next_prompt_select(resident_id: Any, community_id: Any, now: Any) -> Any:
@@ -112,6 +117,18 @@ def _next_prompt_joins(lateral: bool) -> tuple[list[tuple[Any, Any]], list[Any]]
     return [(np, np.c.id == first.scalar_subquery()), (nc, nc.c.id == np.c.campaign_id)], columns
 
 
+def _recent_messages() -> Any:
+    """How many messages this contact sent since :since, counted up to a cap."""
+    i = InboundMessage.__table__
+    latest = (
+        select(literal_column("1"))
+        .where(i.c.address_hash == bindparam("address_hash"), i.c.received_at > bindparam("since"))
+        .limit(RECENT_CAP)
+        .subquery()
+    )
+    return select(func.count()).select_from(latest)
+
+
 def _context_query(lateral: bool) -> Any:
     r, c = _residents, _communities
     a, pp = _assignments.alias("pending"), _prompts.alias("pending_prompt")
@@ -124,6 +141,7 @@ def _context_query(lateral: bool) -> Any:
     profile_waiting = exists().where(
         ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
     )
+    recent = _recent_messages().scalar_subquery()
     keyword = _communities.alias("keyword")
     keyword_hit = select(keyword.c.id).where(keyword.c.keyword == bindparam("word"))
     next_joins, next_columns = _next_prompt_joins(lateral)
@@ -149,6 +167,7 @@ def _context_query(lateral: bool) -> Any:
             unsent_prompt.label("unsent_prompt"),
             profile_waiting.label("profile_waiting"),
             keyword_hit.scalar_subquery().label("keyword_community_id"),
+            recent.label("recent_messages"),
         )
         .select_from(joined)
         .where(r.c.address_hash == bindparam("address_hash"))
@@ -188,25 +207,42 @@ def load(
     to: str | None,
     lookup: JoinLookup | None,
     now: datetime,
+    reply_limit: ReplyLimit | None = None,
 ) -> Snapshot:
     """The snapshot decide() needs for one message from this contact."""
+    since = now - reply_limit.window if reply_limit else now
     rows = connection.execute(
         CONTEXT[connection.dialect.name],
-        {"address_hash": address_hash, "word": lookup.keyword if lookup else None, "now": now},
+        {
+            "address_hash": address_hash,
+            "word": lookup.keyword if lookup else None,
+            "now": now,
+            "since": since,
+        },
     ).all()
+    limits = {
+        "reply_limit": reply_limit.count if reply_limit else None,
+        "recent_messages": rows[0].recent_messages if rows else 0,
+    }
+    if not rows and reply_limit is not None:
+        limits["recent_messages"] = connection.execute(
+            _recent_messages(), {"address_hash": address_hash, "since": since}
+        ).scalar_one()
     join_community = None
     if lookup is not None and (not rows or rows[0].keyword_community_id or lookup.slug):
         join_community = _find_community(connection, lookup)
     if join_community is not None:
         mine = next((row for row in rows if row.community_id == join_community.id), None)
         join_resident = _resident(connection, mine, now) if mine is not None else None
-        return Snapshot(now=now, join_community=join_community, join_resident=join_resident)
+        return Snapshot(
+            now=now, join_community=join_community, join_resident=join_resident, **limits
+        )
     if not rows:
-        keywords = connection.scalars(
-            select(Community.keyword).order_by(Community.keyword).limit(8)
-        ).all()
-        return Snapshot(now=now, keywords=tuple(keywords))
-    return Snapshot(now=now, resident=_resident(connection, _choose(rows, to), now))
+        any_community = connection.execute(
+            select(exists().where(true()).select_from(_communities))
+        ).scalar_one()
+        return Snapshot(now=now, any_community=bool(any_community), **limits)
+    return Snapshot(now=now, resident=_resident(connection, _choose(rows, to), now), **limits)
 
 
 def _choose(rows: list[Row[Any]], to: str | None) -> Row[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.channels import telegram
 from bot.conversation import inbox
+from bot.conversation.snapshot import ReplyLimit
 from bot.sending import outbox
 from bot.sending.delivery import deliver_replies
 from storage.crypto import Vault
@@ -42,6 +43,7 @@ def handle(
     *,
     answer_in_response: bool = False,
     received_at: datetime | None = None,
+    reply_limit: ReplyLimit | None = None,
 ) -> Handled:
     """Parse the update, let the conversation answer it, and deliver the replies.
 
@@ -70,11 +72,18 @@ def handle(
         log.info("telegram update %s ignored: %s", update.update_id, parsed)
         return Handled(ignored=str(parsed))
     if update.callback_query is not None or not answer_in_response:
-        reception = inbox.receive(db, vault, parsed)
+        reception = inbox.receive(db, vault, parsed, reply_limit=reply_limit)
         if update.callback_query is not None:
             client.answer_callback(update.callback_query.id)
     else:
-        reception = inbox.receive(db, vault, parsed, telegram.WEBHOOK_REPLY, answers_at_most=1)
+        reception = inbox.receive(
+            db,
+            vault,
+            parsed,
+            telegram.WEBHOOK_REPLY,
+            answers_at_most=1,
+            reply_limit=reply_limit,
+        )
         if reception.in_answer and len(reception.replies) == 1:
             # Also for a redelivered update: Telegram only runs the call if it got the answer.
             return Handled(answer=telegram.webhook_reply(reception.replies[0]))
