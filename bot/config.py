@@ -68,6 +68,15 @@ def _keep_or_generate(path: Path, make: callable) -> str:  # type: ignore[valid-
     return value
 
 
+def _retention_days(environ: dict[str, str]) -> int | None:
+    retention = environ.get("VOICES_RETENTION_DAYS", "").strip()
+    if retention and (not retention.isdigit() or int(retention) < 1):
+        raise ConfigError(
+            f"VOICES_RETENTION_DAYS must be a whole number of days, not {retention!r}."
+        )
+    return int(retention) if retention else None
+
+
 def _whole_number(environ: dict[str, str], name: str, default: int) -> int:
     value = environ.get(name, "").strip()
     if not value:
@@ -108,11 +117,7 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
                 instance / "data_key", lambda: Fernet.generate_key().decode()
             )
             notices.append(f"development: VOICES_DATA_KEY kept in {instance / 'data_key'}")
-    retention = environ.get("VOICES_RETENTION_DAYS", "").strip()
-    if retention and (not retention.isdigit() or int(retention) < 1):
-        raise ConfigError(
-            f"VOICES_RETENTION_DAYS must be a whole number of days, not {retention!r}."
-        )
+    retention = _retention_days(environ)
     reply_limit = _whole_number(environ, "VOICES_REPLY_LIMIT", 20)
     reply_window = _whole_number(environ, "VOICES_REPLY_WINDOW_SECONDS", 600)
     try:
@@ -135,7 +140,7 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
         telegram_webhook_secret=environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
         telegram_api_base_url=environ.get("TELEGRAM_API_BASE_URL", "").strip(),
         instance_path=instance,
-        retention_days=int(retention) if retention else None,
+        retention_days=retention,
         reply_limit=reply_limit,
         reply_window_seconds=reply_window,
         notices=tuple(notices),

@@ -7,15 +7,11 @@ and its answer, the safety questions and the safeguarding screen.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
-
 from bot import texts
 from bot.conversation import consent, safeguarding
 from bot.conversation.effects import (
     AnswerProfile,
-    AskProfile,
     AskQuotes,
-    AssignPrompt,
     CreateResident,
     Decision,
     Erase,
@@ -23,12 +19,10 @@ from bot.conversation.effects import (
     RaiseAlert,
     RecordConsent,
     Reply,
-    StoreResponse,
-    UpdateResident,
-    WithdrawUnsentPrompt,
 )
-from bot.conversation.profile import read_choice, render
-from bot.conversation.snapshot import CommunityView, PromptView, ResidentView, Snapshot
+from bot.conversation.profile import read_choice
+from bot.conversation.snapshot import CommunityView, ResidentView, Snapshot
+from bot.conversation.turn import Turn
 from bot.conversation.words import (
     CONFIRM_WORDS,
     DELETE_WINDOW,
@@ -45,11 +39,9 @@ from bot.conversation.words import (
     read_command,
 )
 from bot.messages import Inbound
-from storage.languages import asked_language, pick_text
 from storage.statuses import ResidentStatus
 
 NOT_REACHABLE = (ResidentStatus.OPTED_OUT, ResidentStatus.UNREACHABLE)
-_VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
 
 
 def welcome_text(community_name: str) -> str:
@@ -78,57 +70,8 @@ def decide(snapshot: Snapshot, inbound: Inbound) -> Decision:
     return decision
 
 
-class _Turn:
-    """One message being decided: the resident as the turn leaves them, and the effects so far."""
-
-    def __init__(self, snapshot: Snapshot, inbound: Inbound) -> None:
-        self.now = snapshot.now
-        self.inbound = inbound
-        self.resident: ResidentView | None = None
-        self.community: CommunityView | None = None
-        self.created: CreateResident | None = None
-        self.changes: dict[str, object] = {}
-        self.effects: list = []
-        self.pending: PromptView | None = None
-        self.answered = False
-
-    # -- state -------------------------------------------------------------------------------
-
-    def begin(self, resident: ResidentView, *, join: bool = False) -> None:
-        self.resident, self.community, self.pending = resident, resident.community, resident.pending
-        self.set(last_inbound_at=self.inbound.received_at)
-        if not join and self.inbound.language and self.inbound.channel == "telegram":
-            self.set(language=self.inbound.language)
-
-    def set(self, **values: object) -> None:
-        self.changes.update(values)
-        assert self.resident is not None
-        seen = {key: value for key, value in values.items() if key in _VIEW_FIELDS}
-        self.resident = replace(self.resident, **seen)  # type: ignore[arg-type]
-
-    def reply(self, body: str, buttons: tuple[str, ...] = (), *, to_resident: bool = True) -> None:
-        self.effects.append(Reply(body, buttons=buttons, to_resident=to_resident))
-
-    def decision(self) -> Decision:
-        head: list = []
-        if self.created is not None:
-            head.append(replace(self.created, values=dict(self.changes)))
-        elif self.changes and not any(isinstance(e, Erase) for e in self.effects):
-            head.append(UpdateResident(dict(self.changes)))
-        resident_id = self.resident.id if self.resident and self.created is None else None
-        return Decision(
-            resident_id=resident_id,
-            community_id=self.community.id if self.community else None,
-            received_at=self.inbound.received_at,
-            effects=head + self.effects,
-        )
-
-    @property
-    def name(self) -> str:
-        assert self.community is not None
-        return self.community.name
-
-    # -- strangers and joining ---------------------------------------------------------------
+class _Turn(Turn):
+    """The rules for one message, applied to a turn."""
 
     def stranger(self, command: Command, any_community: bool) -> None:
         if command.word in STOP_WORDS and self.inbound.channel in PROVIDER_CONFIRMS_STOP:
@@ -288,117 +231,6 @@ class _Turn:
             self.introduced(intro, pending)
 
     # -- self-described groups -----------------------------------------------------------------
-
-    def ask_profile(self, *, first: bool) -> bool:
-        resident = self.resident
-        assert resident is not None
-        if not resident.unasked_profile:
-            return False
-        question = resident.unasked_profile[0]
-        self.effects.append(AskProfile(question.id))
-        if first:
-            self.reply(texts.text("joined_profile", name=self.name))
-        asked = render(question.text, question.choices)
-        self.reply(asked.text, asked.buttons)
-        return True
-
-    def after_profile_answer(self) -> None:
-        if self.ask_profile(first=False):
-            return
-        pending = self.pending_or_next()
-        if pending is None:
-            self.reply(texts.text("profile_done_no_prompt"))
-        else:
-            self.introduced(texts.text("profile_done"), pending)
-
-    # -- prompts and answers -------------------------------------------------------------------
-
-    def pending_or_next(self) -> PromptView | None:
-        """The pending prompt, else the next one assigned now; either goes in this reply."""
-        pending = self.pending or self.assign_next()
-        if pending is not None:
-            self.effects.append(WithdrawUnsentPrompt(pending.prompt_id))
-        return pending
-
-    def assign_next(self) -> PromptView | None:
-        resident = self.resident
-        assert resident is not None
-        following = resident.next_prompt
-        if following is None:
-            return None
-        language = asked_language(resident.language, following.text, following.campaign_language)
-        self.effects.append(AssignPrompt(following.prompt_id, following.campaign_id, language))
-        self.pending = following
-        return following
-
-    def words(self) -> None:
-        resident = self.resident
-        assert resident is not None
-        words, media = self.inbound.text, bool(self.inbound.media)
-        if not words.strip():
-            self.reply(texts.text("media_ack" if media else "empty_ack"))
-            return
-        # A campaign prompt still waiting in the outbox has not been seen: these words are an
-        # open response, and the prompt follows in the reply instead.
-        pending = self.pending
-        unseen = pending if pending is not None and pending.unsent else None
-        if unseen is not None:
-            self.effects.append(WithdrawUnsentPrompt(unseen.prompt_id))
-        answering = None if unseen else (pending or resident.stalled)
-        self.store_words(answering)
-        if media:
-            self.reply(texts.text("media_ack"))
-        elif answering is None:
-            self.reply(texts.text("open_ack", name=self.name))
-        if answering is not None and self.pending is answering:
-            self.pending = None
-        following = unseen or self.assign_next()
-        if answering is not None:
-            finished = following is None or following.campaign_id != answering.campaign_id
-            if finished and not media:
-                thanks = pick_text(answering.thanks, resident.language, answering.campaign_language)
-                self.reply(thanks or texts.text("thanks_default", name=self.name))
-        if following is not None:
-            self.effects.append(self.prompt_reply(following))
-
-    def store_words(self, answering: PromptView | None) -> None:
-        resident = self.resident
-        assert resident is not None
-        language = resident.language
-        if answering is None:
-            self.effects.append(StoreResponse(self.inbound.text, language))
-        else:
-            self.effects.append(
-                StoreResponse(
-                    self.inbound.text,
-                    language or answering.campaign_language,
-                    answering.assignment_id,
-                    answering.campaign_id,
-                    answering.prompt_id,
-                )
-            )
-        self.set(last_heard_at=self.inbound.received_at)
-        self.answered = True
-
-    def prompt_reply(self, prompt: PromptView) -> Reply:
-        assert self.resident is not None
-        body = pick_text(prompt.text, self.resident.language, prompt.campaign_language) or ""
-        # Carry the campaign and prompt so a prompt given as a reply counts in the funnel.
-        return Reply(
-            body, kind="prompt", campaign_id=prompt.campaign_id, prompt_id=prompt.prompt_id
-        )
-
-    def introduced(self, intro: str, prompt: PromptView) -> None:
-        """The intro and the prompt in one message when that costs fewer SMS segments."""
-        asked = self.prompt_reply(prompt)
-        together = f"{intro} {asked.text}"
-        apart = texts.sms_segments(intro)[0] + texts.sms_segments(asked.text)[0]
-        if texts.sms_segments(together)[0] < apart:
-            self.effects.append(replace(asked, text=together))
-        else:
-            self.effects += [Reply(intro), asked]
-
-    # -- after the turn ------------------------------------------------------------------------
 
     def screen(self) -> None:
         """Screen the words for harm (help reply, lead's queue, alert); else maybe ask quotes."""

@@ -105,18 +105,11 @@ def apply_common_answer(
     )
 
 
-def _common_answer_statement(reply_count: int) -> Any:
-    """Each step runs only when the one before it wrote its row, so a retry or a race writes
-    nothing and returns no rows. The pending prompt is locked first and the message stored
-    only while it is still pending: a second message from the same resident decided on the
-    same snapshot waits for the lock, finds the prompt answered and leaves nothing behind."""
-    rows = ", ".join(
-        f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER))"
-        for n in range(reply_count)
-    )
-    return text(
-        f"""
-WITH pending AS (
+# Each step runs only when the one before it wrote its row, so a retry or a race writes nothing
+# and returns no rows. The pending prompt is locked first and the message stored only while it
+# is still pending: a second message from the same resident decided on the same snapshot waits
+# for the lock, finds the prompt answered and leaves nothing behind.
+_COMMON_ANSWER_SQL = """WITH pending AS (
     SELECT id FROM assignments WHERE id = :assignment_id AND status = 'pending' FOR UPDATE
 ), msg AS (
     INSERT INTO inbound_messages
@@ -162,7 +155,15 @@ FROM msg, answered, (VALUES {rows}) AS reply (n, kind, text, campaign_id, prompt
 ORDER BY reply.n
 RETURNING id, in_reply_to_id, dedupe_key
 """
-    ).bindparams(
+
+
+def _common_answer_statement(reply_count: int) -> Any:
+    """The common answer's statement for `reply_count` replies."""
+    rows = ", ".join(
+        f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER))"
+        for n in range(reply_count)
+    )
+    return text(_COMMON_ANSWER_SQL.replace("{rows}", rows)).bindparams(
         bindparam("received_at", type_=InboundMessage.__table__.c.received_at.type),
         bindparam("now", type_=InboundMessage.__table__.c.received_at.type),
         bindparam("sent_at", type_=OutboundMessage.__table__.c.sent_at.type),
