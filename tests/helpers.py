@@ -37,7 +37,8 @@ def add_community(
     extra.setdefault("quiet_start", DEFAULT_QUIET_HOURS[0])
     extra.setdefault("quiet_end", DEFAULT_QUIET_HOURS[1])
     with services.db.session_scope() as session:
-        community = Community(slug=slug, name=name, keyword=slug.upper().replace("-", ""), **extra)
+        extra.setdefault("keyword", slug.upper().replace("-", ""))
+        community = Community(slug=slug, name=name, **extra)
         session.add(community)
         session.flush()
         return community.id

@@ -56,7 +56,8 @@ def test_an_organiser_creates_a_community_and_may_then_see_it(client, organiser)
     ("changes", "message"),
     [
         ({"slug": "cumnock"}, "already has this short name"),
-        ({"keyword": "STOP"}, "already use this word"),
+        ({"keyword": "STOP"}, "residents already use"),
+        ({"keyword": "16"}, "at least 3 letters"),
         ({"timezone": "Mars/Olympus"}, "Unknown time zone"),
         ({"slug": "Not A Slug"}, "Lower-case letters"),
     ],

@@ -123,12 +123,12 @@ CONVERSATION = [
     # The parks campaign is fanned out here: SMS_A, with nothing pending, gets it queued.
     Step("sms", SMS_A, "Anything else?", one_statement=False),  # prompt still queued: open response
     Step("sms", SMS_B, "Mondays", one_statement=True),
-    Step("sms", SMS_B, "Cumnock", one_statement=False),  # the community keyword: welcome again
+    Step("sms", SMS_B, "Cumnock", one_statement=False),  # its own keyword mid-question: an answer
     Step("telegram", TG, "Dihaoine", one_statement=True),
     # Thanks and the parks prompt: two replies, more than a Telegram webhook answer carries.
     Step("telegram", TG, "Margadh", one_statement=True),
     Step("sms", SMS_A, "A pond", one_statement=True),  # the last prompt, quotes asked already
-    Step("sms", SMS_B, "Swings", one_statement=True),
+    Step("sms", SMS_B, "Swings", one_statement=False),  # nothing left pending: open response
     Step(
         "telegram", TG, "Craobhan", one_statement=False
     ),  # last prompt: the quote question follows

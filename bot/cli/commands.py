@@ -26,6 +26,7 @@ from bot.cli.base import (
     parse_when,
     pass_ctx,
 )
+from bot.conversation.words import keyword_problem
 from bot.insights import coverage, recorded_exports
 from bot.insights.funnel import funnel
 from bot.insights.recorded_exports import Exporter, recorded_filters
@@ -33,27 +34,7 @@ from storage import exports
 from storage.models import Campaign, Community
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-KEYWORD_RE = re.compile(r"^[A-Za-z0-9]{2,32}$")
 HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-RESERVED_WORDS = {
-    "STOP",
-    "STOPALL",
-    "UNSUBSCRIBE",
-    "CANCEL",
-    "END",
-    "QUIT",
-    "REVOKE",
-    "OPTOUT",
-    "START",
-    "UNSTOP",
-    "YES",
-    "JOIN",
-    "HELP",
-    "INFO",
-    "DELETE",
-    "CONFIRM",
-    "NO",
-}
 
 
 @cli.command()
@@ -106,10 +87,9 @@ def community_add(
     if not name or len(name) > 60:
         fail("--name must be 1 to 60 characters")
     keyword = (keyword or slug.replace("-", "")).upper()
-    if not KEYWORD_RE.match(keyword):
-        fail(f"keyword {keyword!r} must be 2-32 letters or digits with no spaces")
-    if keyword in RESERVED_WORDS:
-        fail(f"keyword {keyword!r} is a word residents already use for something else")
+    problem = keyword_problem(keyword)
+    if problem:
+        fail(f"keyword {keyword!r}: {problem}")
     parse_timezone(tz)
     quiet_start = quiet_end = None
     if quiet_hours.lower() != "off":

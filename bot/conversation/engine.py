@@ -36,6 +36,7 @@ from bot.conversation.words import (
     YES_WORDS,
     Command,
     asks_for_erasure,
+    join_lookup,
     read_command,
 )
 from bot.messages import Inbound
@@ -49,17 +50,34 @@ def welcome_text(community_name: str) -> str:
     return texts.text("welcome", name=community_name)
 
 
+def _an_answer(snapshot: Snapshot, inbound: Inbound) -> bool:
+    """A bare keyword sent while a question waits answers it: no organiser can take it."""
+    lookup = join_lookup(inbound.text)
+    resident = snapshot.resident
+    return (
+        lookup is not None
+        and not lookup.explicit
+        and resident is not None
+        and resident.status == ResidentStatus.JOINED
+        and resident.pending is not None
+    )
+
+
 def decide(snapshot: Snapshot, inbound: Inbound) -> Decision:
     """Decide everything one message leads to."""
     turn = _Turn(snapshot, inbound)
     command = read_command(inbound.text)
-    if snapshot.join_community is not None:
-        turn.join(snapshot.join_community, snapshot.join_resident)
+    named = snapshot.join_community
+    if named is not None and not _an_answer(snapshot, inbound):
+        turn.join(named, snapshot.join_resident)
     elif snapshot.resident is None:
         turn.stranger(command, snapshot.any_community)
     else:
         turn.begin(snapshot.resident)
         turn.from_resident(command)
+        if named is not None and named.id != snapshot.resident.community.id:
+            # Their words answered the question; how to join the community they named, once.
+            turn.reply(texts.text("join_other", name=named.name, keyword=named.keyword))
     turn.screen()
     decision = turn.decision()
     if snapshot.reply_limit is not None and snapshot.recent_messages >= snapshot.reply_limit:

@@ -17,6 +17,7 @@ class CommunityView:
     id: int
     slug: str
     name: str
+    keyword: str = ""
     young_people: bool = False
     safeguarding_words: tuple[str, ...] = ()
     help_contacts: str | None = None

@@ -191,6 +191,7 @@ _RESIDENT_COLUMNS = (
 )
 _COMMUNITY_COLUMNS = (
     "slug",
+    "keyword",
     "name",
     "young_people",
     "safeguarding_words",
@@ -229,13 +230,18 @@ def load(
             _recent_messages(), {"address_hash": address_hash, "since": since}
         ).scalar_one()
     join_community = None
-    if lookup is not None and (not rows or rows[0].keyword_community_id or lookup.slug):
+    if lookup is not None and (not rows or rows[0].keyword_community_id or lookup.explicit):
         join_community = _find_community(connection, lookup)
     if join_community is not None:
         mine = next((row for row in rows if row.community_id == join_community.id), None)
         join_resident = _resident(connection, mine, now) if mine is not None else None
+        resident = _resident(connection, _choose(rows, to), now) if rows else None
         return Snapshot(
-            now=now, join_community=join_community, join_resident=join_resident, **limits
+            now=now,
+            resident=resident,
+            join_community=join_community,
+            join_resident=join_resident,
+            **limits,
         )
     if not rows:
         any_community = connection.execute(
@@ -256,22 +262,19 @@ def _recency(row: Row[Any]) -> tuple[datetime, int]:
 
 
 def _find_community(connection: Connection, lookup: JoinLookup) -> CommunityView | None:
+    """A deep link names a community by its slug exactly; a text, by its keyword."""
+    c = _communities
     found = connection.execute(
-        select(_communities).where(_communities.c.keyword == lookup.keyword)
+        select(c).where(c.c.slug == lookup.slug if lookup.slug else c.c.keyword == lookup.keyword)
     ).first()
-    if found is None and lookup.slug:
-        found = connection.execute(
-            select(_communities).where(_communities.c.slug == lookup.slug)
-        ).first()
-    if found is None:
-        return None
-    return _community(found._mapping, prefix="")
+    return _community(found._mapping, prefix="") if found is not None else None
 
 
 def _community(values: Any, prefix: str) -> CommunityView:
     return CommunityView(
         id=values["id" if not prefix else "community_id"],
         slug=values[f"{prefix}slug"],
+        keyword=values[f"{prefix}keyword"],
         name=values[f"{prefix}name"],
         young_people=bool(values[f"{prefix}young_people"]),
         safeguarding_words=tuple(values[f"{prefix}safeguarding_words"] or ()),

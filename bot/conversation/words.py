@@ -16,6 +16,18 @@ DELETE_WORDS = frozenset({"DELETE"})
 CONFIRM_WORDS = frozenset({"CONFIRM"})
 YES_WORDS = frozenset({"YES", "Y", "JOIN"})
 NO_WORDS = frozenset({"NO", "N"})
+# Whole-message replies residents give to questions: never a community's keyword.
+COMMON_REPLIES = frozenset(
+    {"Y", "N", "OK", "OKAY", "SKIP", "PASS", "MAYBE", "THANKS", "THANKYOU", "HI", "HELLO", "NONE"}
+)
+RESERVED = (
+    (STOP_WORDS | START_WORDS | JOIN_WORDS | HELP_WORDS | DELETE_WORDS | CONFIRM_WORDS)
+    | YES_WORDS
+    | NO_WORDS
+    | COMMON_REPLIES
+)
+KEYWORD_LETTERS = 3
+KEYWORD_MAX = 32
 DELETE_WINDOW = timedelta(minutes=15)
 # Channels where the provider confirms an opt-out itself (Twilio's Advanced Opt-Out for SMS).
 PROVIDER_CONFIRMS_STOP = frozenset({"sms"})
@@ -56,18 +68,38 @@ def asks_for_erasure(text: str) -> bool:
 
 @dataclass(frozen=True)
 class JoinLookup:
-    """The community a message may name: by keyword, or (a Telegram deep link) by slug too."""
+    """The community a message may name: by keyword, or (a Telegram deep link) by slug.
 
-    keyword: str
+    `explicit` when the resident said so (a deep link, or JOIN and a keyword): a bare keyword
+    sent while a question waits is that question's answer instead.
+    """
+
+    keyword: str | None = None
     slug: str | None = None
+    explicit: bool = False
 
 
 def join_lookup(text: str) -> JoinLookup | None:
     """What to look up to see whether a message asks to join a community."""
     command = read_command(text)
     if command.word == "START" and command.payload:
-        return JoinLookup(command.payload.upper(), command.payload.lower())
+        return JoinLookup(slug=command.payload.lower(), explicit=True)
+    words = text.split()
+    if len(words) == 2 and words[0].upper() in JOIN_WORDS:
+        return JoinLookup(keyword=words[1].upper(), explicit=True)
     stripped = text.strip()
     if stripped and not command.payload and " " not in stripped:
-        return JoinLookup(stripped.upper())
+        return JoinLookup(keyword=stripped.upper())
+    return None
+
+
+def keyword_problem(keyword: str) -> str | None:
+    """Why a community cannot have this keyword, in one sentence; None when it can."""
+    word = keyword.strip().upper()
+    if not word.isalnum() or not word.isascii() or len(word) > KEYWORD_MAX:
+        return f"a keyword is one word of letters and digits, at most {KEYWORD_MAX} characters"
+    if sum(character.isalpha() for character in word) < KEYWORD_LETTERS:
+        return f"a keyword needs at least {KEYWORD_LETTERS} letters, so no reply is mistaken for it"
+    if word in RESERVED:
+        return f"{word} is a word residents already use (to stop, join, answer or ask for help)"
     return None

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from bot.cli.commands import RESERVED_WORDS
 from bot.conversation import profile
+from bot.conversation.words import keyword_problem
 from bot.insights import coverage as reach
 from bot.insights.funnel import funnel
 from bot.insights.replies import replies_per_day
@@ -100,8 +100,9 @@ def new_community() -> Response | str:
         with services().db.session_scope() as session:
             if session.scalar(select(Community.id).where(Community.slug == form.slug.data)):
                 form.slug.errors = ["A community already has this short name."]
-            if keyword in RESERVED_WORDS:
-                form.keyword.errors = ["Residents already use this word for something else."]
+            problem = keyword_problem(keyword)
+            if problem:
+                form.keyword.errors = [problem[0].upper() + problem[1:] + "."]
             elif session.scalar(select(Community.id).where(Community.keyword == keyword)):
                 form.keyword.errors = ["Another community already uses this keyword."]
             if not (form.slug.errors or form.keyword.errors or form.timezone.errors):
