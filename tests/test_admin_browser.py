@@ -126,6 +126,7 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     assert "3 SMS segments (GSM-7)" in counter.text_content()
     first_question.fill("What's one thing that would make the festival feel like yours?")
     shot(page, "campaign-new")
+    page.get_by_label("Yes, send these questions").check()
     page.get_by_role("button", name="Launch campaign").click()
     page.get_by_text("Launched Ideas for the winter festival").wait_for()
 
