@@ -253,3 +253,17 @@ def test_only_admins_can_choose_to_see_contact_details(client, organiser, servic
     log_in(admin, "boss@example.org")
     assert "+447700900001" not in admin.get(url.replace("contact=1", "")).get_data(True)
     assert "+447700900001" in admin.get(url).get_data(as_text=True)
+
+
+def test_campaigns_from_one_starter_are_told_apart_by_start_and_status(client, organiser):
+    for slug, start in (
+        ("festival-2029", "2029-12-01T10:00"),
+        ("festival-2030", "2030-12-01T10:00"),
+    ):
+        form = {"title": "Ideas for the winter festival", "slug": slug, "language": "en"}
+        form |= {"prompts-0-text": "What would make it yours?", "start": start, "confirm": "y"}
+        assert post_form(client, NEW, form).status_code == 302
+    page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
+    listed = re.sub(r"(<[^>]+>|\s)+", " ", page.split('id="all-campaigns"')[1].split("</ul>")[0])
+    assert "starts 01 Dec 2030, 10:00 scheduled" in listed
+    assert "starts 01 Dec 2029, 10:00 scheduled" in listed

@@ -82,6 +82,7 @@ def community(slug: str) -> str:
             groups=groups_least_heard(session, found.id),
             small_group=SMALL_GROUP,
             fewer_than=FEWER_THAN,
+            zone=ZoneInfo(found.timezone),
             action=ActionForm(),
         )
 
