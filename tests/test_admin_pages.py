@@ -267,3 +267,14 @@ def test_campaigns_from_one_starter_are_told_apart_by_start_and_status(client, o
     listed = re.sub(r"(<[^>]+>|\s)+", " ", page.split('id="all-campaigns"')[1].split("</ul>")[0])
     assert "starts 01 Dec 2030, 10:00 scheduled" in listed
     assert "starts 01 Dec 2029, 10:00 scheduled" in listed
+
+
+def test_the_time_zone_is_chosen_from_a_list_and_typed_in_any_case(client, organiser):
+    html = client.get("/admin/communities/new").get_data(as_text=True)
+    offered = re.findall(r'<option[^>]*value="([^"]+)"', html)
+    assert offered[0] == "Europe/London" and "Asia/Tokyo" in offered and len(offered) > 300
+    data = {"name": "Oban", "slug": "oban", "keyword": "", "timezone": "europe/london"}
+    assert post_form(client, "/admin/communities/new", data).status_code == 302
+    with organiser.db.session_scope() as session:
+        oban = session.scalar(select(Community).where(Community.slug == "oban"))
+        assert oban.timezone == "Europe/London"

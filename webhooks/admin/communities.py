@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy import select
@@ -23,6 +24,34 @@ from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
 from webhooks.admin.forms import ActionForm, CommunityForm
 from webhooks.services import services
+
+# Offered first: where communities using this mostly are, then the rest alphabetically.
+COMMON_TIMEZONES = (
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every time zone this machine knows, common ones first."""
+    known = available_timezones()
+    rest = sorted(name for name in known if name not in COMMON_TIMEZONES)
+    return tuple(name for name in COMMON_TIMEZONES if name in known) + tuple(rest)
+
+
+def timezone_named(typed: str) -> str | None:
+    """The time zone's real name for what was typed in any case, or None when there is none."""
+    wanted = typed.strip().lower()
+    return next((name for name in timezone_names() if name.lower() == wanted), None)
 
 
 @dataclass(frozen=True)
@@ -92,12 +121,12 @@ def community(slug: str) -> str:
 def new_community() -> Response | str:
     """Create a community; an organiser who creates one may see it from then on."""
     form = CommunityForm()
+    form.timezone.choices = [(name, name.replace("_", " ")) for name in timezone_names()]
     if form.validate_on_submit():
         keyword = (form.keyword.data or form.slug.data.replace("-", "")).upper()
-        try:
-            ZoneInfo(form.timezone.data.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            form.timezone.errors = ["Unknown time zone; use a name like Europe/London."]
+        timezone = timezone_named(form.timezone.data)
+        if timezone is None:
+            form.timezone.errors = ["Unknown time zone; choose one from the list."]
         with services().db.session_scope() as session:
             if session.scalar(select(Community.id).where(Community.slug == form.slug.data)):
                 form.slug.errors = ["A community already has this short name."]
@@ -110,7 +139,7 @@ def new_community() -> Response | str:
                     slug=form.slug.data,
                     name=form.name.data.strip(),
                     keyword=keyword,
-                    timezone=form.timezone.data.strip(),
+                    timezone=timezone,
                     quiet_start=DEFAULT_QUIET_HOURS[0],
                     quiet_end=DEFAULT_QUIET_HOURS[1],
                     sms_number=(form.sms_number.data or "").strip() or None,

@@ -10,6 +10,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -38,7 +39,10 @@ class CommunityForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[A-Za-z0-9]{2,32}$", message="2-32 letters or digits.")],
         description="The word residents text to join. Leave empty to use the short name.",
     )
-    timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
+    # Any case is accepted (a script may post europe/london); the view turns it into the real name.
+    timezone = SelectField(
+        "Time zone", default="Europe/London", validate_choice=False, validators=[DataRequired()]
+    )
     sms_number = StringField("SMS number (E.164)", validators=[Optional(), Length(max=32)])
 
 
