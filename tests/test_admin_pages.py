@@ -278,3 +278,42 @@ def test_the_time_zone_is_chosen_from_a_list_and_typed_in_any_case(client, organ
     with organiser.db.session_scope() as session:
         oban = session.scalar(select(Community).where(Community.slug == "oban"))
         assert oban.timezone == "Europe/London"
+
+
+GROUPS = "/admin/communities/cumnock/groups"
+
+
+def test_an_organiser_sets_up_and_removes_the_groups_questions_on_the_community_page(
+    client, organiser
+):
+    page = "/admin/communities/cumnock/"
+    question = {"key": "area", "text": "Which part of town?", "choices": "North, South, Centre"}
+    response = post_form(client, page, question, GROUPS)
+    assert response.status_code == 302
+    assert "New residents will be asked: Which part of town?" in client.get(page).get_data(
+        as_text=True
+    )
+    joined = Phone(organiser, "+447700900321").join()
+    assert any("Which part of town?" in text for text in joined)
+    post_form(client, page, {"key": "age", "text": "How old?", "choices": "Under 25, 25+"}, GROUPS)
+    html = client.get(page).get_data(as_text=True)
+    assert "remove one to add another" in html and "group-question-form" not in html
+    assert post_form(client, page, {}, GROUPS + "/area/remove").status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    assert "Which part of town?" not in html and "group-question-form" in html
+
+
+def test_a_groups_question_with_mistakes_says_what_to_fix_beside_each_field(client, organiser):
+    page = "/admin/communities/cumnock/"
+    html = post_form(client, page, {"key": "Area!", "text": "", "choices": "Only one"}, GROUPS)
+    html = html.get_data(as_text=True)
+    assert "like area" in error_beside(html, "key")
+    assert error_beside(html, "text") == "Write the question residents will be asked."
+    html = post_form(client, page, {"key": "area", "text": "Where?", "choices": "A"}, GROUPS)
+    assert "Give 2 to 8 choices" in error_beside(html.get_data(as_text=True), "choices")
+
+
+def test_the_login_page_says_who_to_ask_for_an_account(client, services):
+    html = client.get("/admin/login").get_data(as_text=True)
+    assert "Ask your administrator for an account." in html
+    assert "voices user add" not in html

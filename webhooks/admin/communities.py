@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -22,7 +22,7 @@ from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
-from webhooks.admin.forms import ActionForm, CommunityForm
+from webhooks.admin.forms import ActionForm, CommunityForm, GroupQuestionForm
 from webhooks.services import services
 
 # Offered first: where communities using this mostly are, then the rest alphabetically.
@@ -93,6 +93,11 @@ def home() -> str:
 @bp.get("/communities/<slug>/")
 def community(slug: str) -> str:
     """One community at a glance: coverage, replies over time, campaigns and their funnels."""
+    return _community_page(slug)
+
+
+def _community_page(slug: str, group_form: GroupQuestionForm | None = None) -> str:
+    """The community page; `group_form` carries what the organiser typed and its errors."""
     with services().db.session_scope() as session:
         found = community_or_404(session, slug)
         heard = reach.overall(session, found.id)
@@ -109,11 +114,44 @@ def community(slug: str) -> str:
             funnels=running,
             campaigns=everything,
             groups=groups_least_heard(session, found.id),
+            questions=profile.questions(session, found.id),
+            max_questions=profile.MAX_QUESTIONS,
+            group_form=group_form or GroupQuestionForm(formdata=None),
             small_group=SMALL_GROUP,
             fewer_than=FEWER_THAN,
             zone=ZoneInfo(found.timezone),
             action=ActionForm(),
         )
+
+
+@bp.post("/communities/<slug>/groups")
+@organisers_only
+def set_group_question(slug: str) -> Response | str:
+    """Add or change a question residents are asked on joining (at most two)."""
+    form = GroupQuestionForm()
+    if not form.validate_on_submit():
+        return _community_page(slug, form)
+    choices = form.choices.data.split(",")
+    try:
+        with services().db.session_scope() as session:
+            found = community_or_404(session, slug)
+            profile.set_question(session, found.id, form.key.data, form.text.data, choices)
+    except profile.ProfileError as exc:
+        form.choices.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        return _community_page(slug, form)
+    flash(f"Saved. New residents will be asked: {' '.join(form.text.data.split())}")
+    return redirect(url_for("admin.community", slug=slug) + "#groups-least-heard")
+
+
+@bp.post("/communities/<slug>/groups/<key>/remove")
+@organisers_only
+def remove_group_question(slug: str, key: str) -> Response:
+    """Stop asking a group question and forget its answers."""
+    with services().db.session_scope() as session:
+        if not profile.remove_question(session, community_or_404(session, slug).id, key):
+            abort(404)
+    flash("Removed. That question is no longer asked and its answers are forgotten.")
+    return redirect(url_for("admin.community", slug=slug) + "#groups-least-heard")
 
 
 @bp.route("/communities/new", methods=["GET", "POST"])

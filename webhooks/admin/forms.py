@@ -53,6 +53,33 @@ def _lower(value: str | None) -> str | None:
 TOO_LONG = "Please keep this under 1,600 characters."
 
 
+class GroupQuestionForm(FlaskForm):
+    """One optional question residents are asked on joining, to see which groups are least heard."""
+
+    key = StringField(
+        "Short name for this question",
+        filters=[_lower],
+        validators=[
+            DataRequired(message="Give the question a short name, like area."),
+            Regexp(
+                r"^[a-z][a-z0-9_]{0,31}$",
+                message="Lower-case letters, digits or _, starting with a letter, like area.",
+            ),
+        ],
+        description="Used in exports and results, like area or age.",
+    )
+    text = StringField(
+        "Question",
+        validators=[DataRequired(message="Write the question residents will be asked.")],
+        description="Like: Which part of town do you live in?",
+    )
+    choices = StringField(
+        "Choices, separated by commas",
+        validators=[DataRequired(message="Give 2 to 8 choices, separated by commas.")],
+        description="Like: North, South, Town centre. Residents can reply SKIP.",
+    )
+
+
 class PromptRow(Form):
     key = StringField(
         "Short name for this question (optional)",
