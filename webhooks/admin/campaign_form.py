@@ -132,7 +132,9 @@ def check(form: CampaignForm, session: Session, community: Community) -> bool:
     return valid and not fields
 
 
-def _errors_by_field(form: CampaignForm, session: Session, community: Community) -> list:
+def _errors_by_field(
+    form: CampaignForm, session: Session, community: Community
+) -> list[tuple[Any, str]]:
     """The launch rules an organiser can fix on this page, as (field, sentence)."""
     found: list[tuple[Any, str]] = []
     rows = [row.form for row in form.prompts.entries]
