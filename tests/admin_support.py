@@ -50,3 +50,17 @@ def post_form(client, page: str, data: dict[str, str], action: str | None = None
 def community_id(services: Services, slug: str) -> int:
     with services.db.session_scope() as session:
         return session.scalar(select(Community.id).where(Community.slug == slug))  # type: ignore[return-value]
+
+
+def error_beside(html: str, field_id: str) -> str:
+    """The error shown beside one field (empty when it has none), as a screen reader hears it."""
+    match = re.search(
+        rf'<div id="{re.escape(field_id)}-error" role="alert">(.*?)</div>', html, re.S
+    )
+    return re.sub(r"<[^>]+>|\s+", " ", match.group(1)).strip() if match else ""
+
+
+def flash_box(html: str) -> str:
+    """The text of the green "done" box at the top of the page."""
+    match = re.search(r'<div class="flash" role="status">(.*?)</div>', html, re.S)
+    return match.group(1) if match else ""

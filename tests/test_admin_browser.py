@@ -126,6 +126,7 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     assert "3 SMS segments (GSM-7)" in counter.text_content()
     first_question.fill("What's one thing that would make the festival feel like yours?")
     shot(page, "campaign-new")
+    page.get_by_label("Yes, send these questions").check()
     page.get_by_role("button", name="Launch campaign").click()
     page.get_by_text("Launched Ideas for the winter festival").wait_for()
 
@@ -219,3 +220,44 @@ def test_staff_read_the_themes_on_a_phone_and_click_through_to_the_answers(
     page.locator("#theme-filter").get_by_text(f"Theme: {label}").wait_for()
     assert page.locator("#responses > li").count() > 10
     assert not [text for text in refused if "Content Security Policy" in text]
+
+
+def test_an_organiser_sees_every_mistake_at_once_then_fixes_them_and_launches(
+    live_app, browser_page, services, shot
+):
+    from tests.helpers import add_community
+
+    page = browser_page
+    add_community(services, "cumnock", "Cumnock")
+    add_user(services, "org@example.org", "organiser", ("cumnock",))
+    page.goto(f"{live_app}/admin/login")
+    page.get_by_label("E-mail").fill("org@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_app}/admin/communities/cumnock/campaigns/new")
+
+    # Everything wrong at once: no title, a question far too long, a start last year, no tick.
+    page.get_by_label("Short name for links").fill("benches")
+    page.locator("#prompts-0-text").fill("Where should the new benches go, and why there? " * 8)
+    assert (
+        "please shorten to 2 or fewer"
+        in page.locator('[data-segments-for="prompts-0-text"]').text_content()
+    )
+    page.locator("#start").fill("2020-01-01T10:00")
+    page.get_by_role("button", name="Launch campaign").click()
+    page.locator("#form-problems").wait_for()
+    assert page.locator("#title-error").text_content().strip() == "Give the campaign a title."
+    assert "over the budget of 2" in page.locator("#prompts-0-text-error").text_content()
+    assert "is in the past" in page.locator("#start-error").text_content()
+    assert "confirm the launch" in page.locator("#confirm-error").text_content()
+    assert page.get_by_label("Short name for links").input_value() == "benches"  # kept
+    shot(page, "campaign-new-mistakes")
+
+    # Fix them, tick to confirm, launch.
+    page.get_by_label("Title").fill("New benches")
+    page.locator("#prompts-0-text").fill("Where should the new benches go?")
+    page.locator("#start").fill("")
+    page.get_by_label("Yes, send these questions").check()
+    page.get_by_role("button", name="Launch campaign").click()
+    page.get_by_text("Launched New benches.").wait_for()
+    assert page.locator("[role=alert]").count() == 0

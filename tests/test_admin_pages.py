@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Campaign, Community, OutboundMessage, UserCommunity
-from tests.admin_support import add_user, log_in, post_form
+from tests.admin_support import add_user, error_beside, log_in, post_form
 from tests.helpers import Phone, add_campaign, add_community
+
+NEW = "/admin/communities/cumnock/campaigns/new"
 
 
 @pytest.fixture
@@ -87,6 +89,7 @@ def test_a_starter_fills_the_form_and_launches_with_its_translations(client, org
         "nudge_max": "2",
         "nudge_text": "Still keen to hear from you.",
         "thanks": "Thank you!",
+        "confirm": "y",
     }
     response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -117,6 +120,7 @@ def test_a_campaign_from_scratch_can_be_scheduled_in_local_time(client, organise
         "prompts-0-key": "",
         "prompts-0-text": "What would make your street nicer this summer?",
         "start": "2030-07-01T10:00",
+        "confirm": "y",
     }
     response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
     assert response.status_code == 302
@@ -129,23 +133,72 @@ def test_a_campaign_from_scratch_can_be_scheduled_in_local_time(client, organise
         assert made.prompts[0].key == "q1"
 
 
-def test_the_campaign_form_refuses_what_a_prompt_file_would(client, organiser):
+def test_the_campaign_form_shows_every_mistake_at_once_beside_its_field(client, organiser):
     add_campaign(organiser)
-    form = {"title": "Again", "slug": "festival-ideas", "language": "en", "prompts-0-text": "Hi?"}
-    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
-    assert "already launched in cumnock" in response.get_data(as_text=True)
-    form = {"title": "Empty", "slug": "empty", "language": "en"}
-    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
-    assert "at least one prompt" in response.get_data(as_text=True)
-    form = {**form, "prompts-0-text": "Hi?", "nudge_after": "soon", "nudge_text": "Hello?"}
-    response = post_form(client, "/admin/communities/cumnock/campaigns/new", form)
-    assert "not a duration" in response.get_data(as_text=True)
+    form = {
+        "title": "",
+        "slug": "festival-ideas",
+        "language": "english",
+        "prompts-0-key": "q",
+        "prompts-1-key": "q",
+        "prompts-1-text": "x" * 400,
+        "nudge_after": "soon",
+        "nudge_text": "Hello?",
+        "start": "2020-01-01T10:00",
+    }
+    html = post_form(client, NEW, form).get_data(as_text=True)
+    assert error_beside(html, "title") == "Give the campaign a title."
+    assert "already has this short name" in error_beside(html, "slug")
+    assert "short language code like en" in error_beside(html, "language")
+    assert "already has this short name" in error_beside(html, "prompts-1-key")
+    assert "3 SMS segments, over the budget of 2" in error_beside(html, "prompts-1-text")
+    assert "like 2d, 12h or 30m" in error_beside(html, "nudge_after")
+    assert error_beside(html, "start") == (
+        "The start 2020-01-01 10:00 Europe/London is in the past; leave it empty to start now."
+    )
+    assert error_beside(html, "confirm") == "Tick this box to confirm the launch."
+    with organiser.db.session_scope() as session:
+        assert session.scalars(select(Campaign.slug)).all() == ["festival-ideas"]
+
+
+def test_a_form_without_questions_asks_for_one(client, organiser):
+    form = {"title": "Empty", "slug": "empty", "language": "en", "confirm": "y"}
+    html = post_form(client, NEW, form).get_data(as_text=True)
+    assert error_beside(html, "prompts-0-text") == "Write at least one question."
+    assert "Please fix what is marked below; nothing was sent." in html
+
+
+def test_long_texts_launch_only_when_the_organiser_allows_them(client, organiser):
+    form = {
+        "title": "Long",
+        "slug": "long",
+        "language": "en",
+        "prompts-0-text": "Tell us about the park. " * 20,
+        "confirm": "y",
+    }
+    html = post_form(client, NEW, form).get_data(as_text=True)
+    assert "4 SMS segments, over the budget of 2" in error_beside(html, "prompts-0-text")
+    response = post_form(client, NEW, {**form, "allow_long": "y"})
+    assert response.status_code == 302
+    with organiser.db.session_scope() as session:
+        assert session.scalars(select(Campaign.slug)).all() == ["long"]
+
+
+def test_the_form_speaks_an_organisers_words_and_lists_starters_by_title(client, organiser):
+    html = client.get(NEW).get_data(as_text=True)
+    for label in ("Short name for links", "Question", "Language (e.g. en, gd)"):
+        assert f">{label}</label>" in html
+    assert "Prompt id" not in html and "Language code" not in html
+    assert '<option value="festival-ideas">Ideas for the winter festival</option>' in html
 
 
 def test_closing_a_campaign_stops_its_questions(client, organiser):
     add_campaign(organiser)
     page = "/admin/communities/cumnock/campaigns/festival-ideas/"
-    response = post_form(client, page, {}, page + "close")
+    html = post_form(client, page, {}, page + "close").get_data(as_text=True)
+    assert error_beside(html, "confirm") == "Tick this box to confirm closing the campaign."
+    assert "We'll text" not in Phone(organiser, "+447700900555").join()[-1]
+    response = post_form(client, page, {"confirm": "y"}, page + "close")
     assert response.status_code == 302
     assert "Closed Ideas for the winter festival" in client.get(page).get_data(as_text=True)
     assert "We'll text when we have a question" in Phone(organiser).join()[-1]
@@ -201,3 +254,67 @@ def test_only_admins_can_choose_to_see_contact_details(client, organiser, servic
     log_in(admin, "boss@example.org")
     assert "+447700900001" not in admin.get(url.replace("contact=1", "")).get_data(True)
     assert "+447700900001" in admin.get(url).get_data(as_text=True)
+
+
+def test_campaigns_from_one_starter_are_told_apart_by_start_and_status(client, organiser):
+    for slug, start in (
+        ("festival-2029", "2029-12-01T10:00"),
+        ("festival-2030", "2030-12-01T10:00"),
+    ):
+        form = {"title": "Ideas for the winter festival", "slug": slug, "language": "en"}
+        form |= {"prompts-0-text": "What would make it yours?", "start": start, "confirm": "y"}
+        assert post_form(client, NEW, form).status_code == 302
+    page = client.get("/admin/communities/cumnock/").get_data(as_text=True)
+    listed = re.sub(r"(<[^>]+>|\s)+", " ", page.split('id="all-campaigns"')[1].split("</ul>")[0])
+    assert "starts 01 Dec 2030, 10:00 scheduled" in listed
+    assert "starts 01 Dec 2029, 10:00 scheduled" in listed
+
+
+def test_the_time_zone_is_chosen_from_a_list_and_typed_in_any_case(client, organiser):
+    html = client.get("/admin/communities/new").get_data(as_text=True)
+    offered = re.findall(r'<option[^>]*value="([^"]+)"', html)
+    assert offered[0] == "Europe/London" and "Asia/Tokyo" in offered and len(offered) > 300
+    data = {"name": "Oban", "slug": "oban", "keyword": "", "timezone": "europe/london"}
+    assert post_form(client, "/admin/communities/new", data).status_code == 302
+    with organiser.db.session_scope() as session:
+        oban = session.scalar(select(Community).where(Community.slug == "oban"))
+        assert oban.timezone == "Europe/London"
+
+
+GROUPS = "/admin/communities/cumnock/groups"
+
+
+def test_an_organiser_sets_up_and_removes_the_groups_questions_on_the_community_page(
+    client, organiser
+):
+    page = "/admin/communities/cumnock/"
+    question = {"key": "area", "text": "Which part of town?", "choices": "North, South, Centre"}
+    response = post_form(client, page, question, GROUPS)
+    assert response.status_code == 302
+    assert "New residents will be asked: Which part of town?" in client.get(page).get_data(
+        as_text=True
+    )
+    joined = Phone(organiser, "+447700900321").join()
+    assert any("Which part of town?" in text for text in joined)
+    post_form(client, page, {"key": "age", "text": "How old?", "choices": "Under 25, 25+"}, GROUPS)
+    html = client.get(page).get_data(as_text=True)
+    assert "remove one to add another" in html and "group-question-form" not in html
+    assert post_form(client, page, {}, GROUPS + "/area/remove").status_code == 302
+    html = client.get(page).get_data(as_text=True)
+    assert "Which part of town?" not in html and "group-question-form" in html
+
+
+def test_a_groups_question_with_mistakes_says_what_to_fix_beside_each_field(client, organiser):
+    page = "/admin/communities/cumnock/"
+    html = post_form(client, page, {"key": "Area!", "text": "", "choices": "Only one"}, GROUPS)
+    html = html.get_data(as_text=True)
+    assert "like area" in error_beside(html, "key")
+    assert error_beside(html, "text") == "Write the question residents will be asked."
+    html = post_form(client, page, {"key": "area", "text": "Where?", "choices": "A"}, GROUPS)
+    assert "Give 2 to 8 choices" in error_beside(html.get_data(as_text=True), "choices")
+
+
+def test_the_login_page_says_who_to_ask_for_an_account(client, services):
+    html = client.get("/admin/login").get_data(as_text=True)
+    assert "Ask your administrator for an account." in html
+    assert "voices user add" not in html

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import OutboundMessage
-from tests.admin_support import add_user, log_in, post_form
+from tests.admin_support import add_user, error_beside, flash_box, log_in, post_form
 from tests.helpers import Phone, add_campaign, add_community
 
 PAGE = "/admin/communities/cumnock/campaigns/festival-ideas/"
@@ -44,11 +44,20 @@ def test_a_report_back_goes_to_everyone_who_answered_and_no_one_else(client, org
     assert report_backs(organiser) == [update]
 
 
-def test_a_report_back_too_long_for_two_texts_is_refused_and_nothing_queued(client, organiser):
+def test_a_report_back_too_long_is_an_error_beside_it_and_the_text_is_kept(client, organiser):
     Phone(organiser).join()
     Phone(organiser).send("A ceilidh")
-    post_form(client, PAGE, {"text": "Thanks! " * 60}, PAGE + "report-back")
-    assert "Not sent" in client.get(PAGE).get_data(as_text=True)
+    typed = "Thanks! " * 60
+    html = post_form(client, PAGE, {"text": typed}, PAGE + "report-back").get_data(as_text=True)
+    assert error_beside(html, "text").startswith("Not sent: the report-back text is 479 characters")
+    assert "Not sent" not in flash_box(html)
+    assert typed.strip() in html  # still in the box, ready to shorten
+    assert report_backs(organiser) == []
+
+
+def test_an_empty_report_back_says_what_to_write(client, organiser):
+    html = post_form(client, PAGE, {"text": "   "}, PAGE + "report-back").get_data(as_text=True)
+    assert error_beside(html, "text") == "Write the update before sending it."
     assert report_backs(organiser) == []
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from storage.models import Campaign
 from tests.helpers import Phone, add_community
 from webhooks.cli import cli
 
@@ -74,3 +76,37 @@ def test_closing_a_campaign_from_the_command_line_stops_its_questions(town):
 def test_closing_an_unknown_campaign_is_one_clear_line(town):
     code, out = run("campaign", "close", "nope", "--community", "cumnock")
     assert code == 2 and "no campaign 'nope' in cumnock" in out
+
+
+def campaigns_in(services) -> list[str]:  # type: ignore[no-untyped-def]
+    with services.db.session_scope() as session:
+        return list(session.scalars(select(Campaign.slug)))
+
+
+def test_a_start_in_the_past_is_refused_in_one_sentence(town, tmp_path):
+    (tmp_path / "streets.yaml").write_text(STREETS, encoding="utf-8")
+    code, out = run(
+        "campaign", "launch", str(tmp_path / "streets.yaml"), "--community", "cumnock",
+        "--start", "2020-01-01T10:00",
+    )  # fmt: skip
+    assert code == 2
+    assert (
+        "the start 2020-01-01 10:00 Europe/London is in the past; leave it empty to start now"
+        in out
+    )
+    assert campaigns_in(town) == []
+
+
+LONG_QUESTION = "Tell us about the park, the benches, the paths and the lights. " * 8
+
+
+def test_a_prompt_file_over_the_segment_budget_is_refused_unless_allowed(town, tmp_path):
+    path = tmp_path / "long.yaml"
+    path.write_text(STREETS + f"  - id: park\n    text: {LONG_QUESTION}\n", encoding="utf-8")
+    code, out = run("campaign", "launch", str(path), "--community", "cumnock")
+    assert code == 2
+    assert "prompt 'park' is 4 SMS segments, over the budget of 2" in out
+    assert campaigns_in(town) == []
+    code, out = run("campaign", "launch", str(path), "--community", "cumnock", "--allow-long")
+    assert code == 0, out
+    assert campaigns_in(town) == ["summer-streets"]

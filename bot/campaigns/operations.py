@@ -7,12 +7,14 @@ access checks and ways of saying "not found"), call the operation and show what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns import fanout, progress, prompt_files
+from bot.texts import sms_segments
 from storage.db import Database
 from storage.models import Assignment, Campaign, Community, Resident, utcnow
 from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
@@ -20,6 +22,12 @@ from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
 # Raised by launch() and report_back(); their messages are one sentence a user can act on.
 LaunchError = prompt_files.LaunchError
 ReportBackError = progress.ReportBackError
+
+# Most SMS segments one campaign text may cost unless the organiser allows long texts knowingly;
+# the form's live counter (webhooks/static/admin.js) reads it from the page.
+SEGMENT_BUDGET = 2
+# A start typed to the minute is a little in the past by the time it is sent.
+START_GRACE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -46,21 +54,76 @@ class Closed:
     already: bool
 
 
+def past_start(starts_at: datetime | None, zone: ZoneInfo) -> str | None:
+    """The sentence refusing a start time already gone, or None when it is empty or to come."""
+    if starts_at is None or starts_at >= utcnow() - START_GRACE:
+        return None
+    local = starts_at.astimezone(zone)
+    return (
+        f"the start {local:%Y-%m-%d %H:%M} {zone.key} is in the past; leave it empty to start now"
+    )
+
+
+def campaign_texts(spec: prompt_files.CampaignSpec) -> dict[str, list[str]]:
+    """Every text residents may get from the campaign, by what an organiser calls it."""
+    named = {f"prompt {p.key!r}": list(p.text.values()) for p in spec.prompts}
+    if spec.nudge_text:
+        named["the nudge text"] = list(spec.nudge_text.values())
+    if spec.thanks:
+        named["the thank-you text"] = list(spec.thanks.values())
+    return named
+
+
+def segments_over_budget(texts: dict[str, list[str]]) -> dict[str, int]:
+    """Each named text whose longest language costs more SMS segments than the budget."""
+    counts = {
+        name: max((sms_segments(t)[0] for t in found), default=0) for name, found in texts.items()
+    }
+    return {name: count for name, count in counts.items() if count > SEGMENT_BUDGET}
+
+
+def slug_taken(session: Session, community_id: int, slug: str) -> bool:
+    """Whether the community already has a campaign with this short name."""
+    found = select(Campaign.id).where(Campaign.community_id == community_id, Campaign.slug == slug)
+    return session.scalar(found) is not None
+
+
+def launch_problems(
+    community: Community,
+    spec: prompt_files.CampaignSpec,
+    starts_at: datetime | None,
+    allow_long: bool,
+) -> list[str]:
+    """Every reason not to launch, each one sentence; empty when the launch may go ahead."""
+    problems = [past] if (past := past_start(starts_at, ZoneInfo(community.timezone))) else []
+    if not allow_long:
+        problems += [
+            f"{name} is {count} SMS segments, over the budget of {SEGMENT_BUDGET}; "
+            "shorten it or allow long texts"
+            for name, count in segments_over_budget(campaign_texts(spec)).items()
+        ]
+    return problems
+
+
 def launch(
     db: Database,
     community_id: int,
     spec: prompt_files.CampaignSpec,
     starts_at: datetime | None = None,
+    allow_long: bool = False,
 ) -> Launched:
     """Create the campaign and commit it; when it runs now, queue its first prompt to everyone.
 
     Committed before the fan-out so that a large launch can be queued in parts
-    (fanout.activate_due); raises LaunchError when the community already ran this slug.
+    (fanout.activate_due); raises LaunchError for a start in the past, texts over the segment
+    budget (unless `allow_long`) or a slug the community already ran.
     """
     with db.session_scope() as session:
         community = session.get(Community, community_id)
         if community is None:
             raise LaunchError(f"community {community_id} no longer exists")
+        if problems := launch_problems(community, spec, starts_at, allow_long):
+            raise LaunchError("; ".join(problems))
         made = prompt_files.launch(session, community, spec, starts_at, fan_out_now=False)
         campaign_id, running = made.id, made.status == CampaignStatus.ACTIVE
         title, start = made.title, made.starts_at

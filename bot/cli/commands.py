@@ -150,8 +150,15 @@ def campaign() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--community", "slug", required=True)
 @click.option("--start", help="ISO 8601; without an offset it is the community's local time.")
+@click.option(
+    "--allow-long",
+    is_flag=True,
+    help=f"Allow texts over {operations.SEGMENT_BUDGET} SMS segments (each costs more).",
+)
 @pass_ctx
-def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> None:
+def campaign_launch(
+    ctx: Context, file: Path, slug: str, start: str | None, allow_long: bool
+) -> None:
     """Load a prompt file and run it now or from a time."""
     try:
         spec = prompt_files.load_prompt_file(file)
@@ -163,7 +170,7 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
         starts_at = parse_when(start, zone, "--start") if start else None
         community_id = target.id
     try:
-        launched = operations.launch(ctx.services.db, community_id, spec, starts_at)
+        launched = operations.launch(ctx.services.db, community_id, spec, starts_at, allow_long)
     except operations.LaunchError as exc:
         fail(str(exc))
     local = launched.starts_at.astimezone(zone)

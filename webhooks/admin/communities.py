@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -21,8 +22,36 @@ from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.charts import replies_chart
-from webhooks.admin.forms import ActionForm, CommunityForm
+from webhooks.admin.forms import ActionForm, CommunityForm, GroupQuestionForm
 from webhooks.services import services
+
+# Offered first: where communities using this mostly are, then the rest alphabetically.
+COMMON_TIMEZONES = (
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """Every time zone this machine knows, common ones first."""
+    known = available_timezones()
+    rest = sorted(name for name in known if name not in COMMON_TIMEZONES)
+    return tuple(name for name in COMMON_TIMEZONES if name in known) + tuple(rest)
+
+
+def timezone_named(typed: str) -> str | None:
+    """The time zone's real name for what was typed in any case, or None when there is none."""
+    wanted = typed.strip().lower()
+    return next((name for name in timezone_names() if name.lower() == wanted), None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,11 @@ def home() -> str:
 @bp.get("/communities/<slug>/")
 def community(slug: str) -> str:
     """One community at a glance: coverage, replies over time, campaigns and their funnels."""
+    return _community_page(slug)
+
+
+def _community_page(slug: str, group_form: GroupQuestionForm | None = None) -> str:
+    """The community page; `group_form` carries what the organiser typed and its errors."""
     with services().db.session_scope() as session:
         found = community_or_404(session, slug)
         heard = reach.overall(session, found.id)
@@ -80,10 +114,44 @@ def community(slug: str) -> str:
             funnels=running,
             campaigns=everything,
             groups=groups_least_heard(session, found.id),
+            questions=profile.questions(session, found.id),
+            max_questions=profile.MAX_QUESTIONS,
+            group_form=group_form or GroupQuestionForm(formdata=None),
             small_group=SMALL_GROUP,
             fewer_than=FEWER_THAN,
+            zone=ZoneInfo(found.timezone),
             action=ActionForm(),
         )
+
+
+@bp.post("/communities/<slug>/groups")
+@organisers_only
+def set_group_question(slug: str) -> Response | str:
+    """Add or change a question residents are asked on joining (at most two)."""
+    form = GroupQuestionForm()
+    if not form.validate_on_submit():
+        return _community_page(slug, form)
+    choices = form.choices.data.split(",")
+    try:
+        with services().db.session_scope() as session:
+            found = community_or_404(session, slug)
+            profile.set_question(session, found.id, form.key.data, form.text.data, choices)
+    except profile.ProfileError as exc:
+        form.choices.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+        return _community_page(slug, form)
+    flash(f"Saved. New residents will be asked: {' '.join(form.text.data.split())}")
+    return redirect(url_for("admin.community", slug=slug) + "#groups-least-heard")
+
+
+@bp.post("/communities/<slug>/groups/<key>/remove")
+@organisers_only
+def remove_group_question(slug: str, key: str) -> Response:
+    """Stop asking a group question and forget its answers."""
+    with services().db.session_scope() as session:
+        if not profile.remove_question(session, community_or_404(session, slug).id, key):
+            abort(404)
+    flash("Removed. That question is no longer asked and its answers are forgotten.")
+    return redirect(url_for("admin.community", slug=slug) + "#groups-least-heard")
 
 
 @bp.route("/communities/new", methods=["GET", "POST"])
@@ -91,12 +159,12 @@ def community(slug: str) -> str:
 def new_community() -> Response | str:
     """Create a community; an organiser who creates one may see it from then on."""
     form = CommunityForm()
+    form.timezone.choices = [(name, name.replace("_", " ")) for name in timezone_names()]
     if form.validate_on_submit():
         keyword = (form.keyword.data or form.slug.data.replace("-", "")).upper()
-        try:
-            ZoneInfo(form.timezone.data.strip())
-        except (ZoneInfoNotFoundError, ValueError):
-            form.timezone.errors = ["Unknown time zone; use a name like Europe/London."]
+        timezone = timezone_named(form.timezone.data)
+        if timezone is None:
+            form.timezone.errors = ["Unknown time zone; choose one from the list."]
         with services().db.session_scope() as session:
             if session.scalar(select(Community.id).where(Community.slug == form.slug.data)):
                 form.slug.errors = ["A community already has this short name."]
@@ -110,7 +178,7 @@ def new_community() -> Response | str:
                     slug=form.slug.data,
                     name=form.name.data.strip(),
                     keyword=keyword,
-                    timezone=form.timezone.data.strip(),
+                    timezone=timezone,
                     quiet_start=DEFAULT_QUIET_HOURS[0],
                     quiet_end=DEFAULT_QUIET_HOURS[1],
                     sms_number=(form.sms_number.data or "").strip() or None,

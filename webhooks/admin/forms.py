@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     FieldList,
     FormField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -37,25 +39,88 @@ class CommunityForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[A-Za-z0-9]{2,32}$", message="2-32 letters or digits.")],
         description="The word residents text to join. Leave empty to use the short name.",
     )
-    timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
+    # Any case is accepted (a script may post europe/london); the view turns it into the real name.
+    timezone = SelectField(
+        "Time zone", default="Europe/London", validate_choice=False, validators=[DataRequired()]
+    )
     sms_number = StringField("SMS number (E.164)", validators=[Optional(), Length(max=32)])
 
 
+def _lower(value: str | None) -> str | None:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+TOO_LONG = "Please keep this under 1,600 characters."
+
+
+class GroupQuestionForm(FlaskForm):
+    """One optional question residents are asked on joining, to see which groups are least heard."""
+
+    key = StringField(
+        "Short name for this question",
+        filters=[_lower],
+        validators=[
+            DataRequired(message="Give the question a short name, like area."),
+            Regexp(
+                r"^[a-z][a-z0-9_]{0,31}$",
+                message="Lower-case letters, digits or _, starting with a letter, like area.",
+            ),
+        ],
+        description="Used in exports and results, like area or age.",
+    )
+    text = StringField(
+        "Question",
+        validators=[DataRequired(message="Write the question residents will be asked.")],
+        description="Like: Which part of town do you live in?",
+    )
+    choices = StringField(
+        "Choices, separated by commas",
+        validators=[DataRequired(message="Give 2 to 8 choices, separated by commas.")],
+        description="Like: North, South, Town centre. Residents can reply SKIP.",
+    )
+
+
 class PromptRow(Form):
-    key = StringField("Prompt id", validators=[Optional(), Length(max=64)])
-    text = TextAreaField("Question", validators=[Optional(), Length(max=1600)])
+    key = StringField(
+        "Short name for this question (optional)",
+        validators=[
+            Optional(),
+            Length(max=64, message="Please keep this under 64 characters."),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]*$", message="Letters, digits and dashes only."),
+        ],
+    )
+    text = TextAreaField("Question", validators=[Optional(), Length(max=1600, message=TOO_LONG)])
 
 
 class CampaignForm(FlaskForm):
-    slug = StringField(
-        "Short name",
+    title = StringField(
+        "Title",
         validators=[
-            DataRequired(),
-            Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", message="Lower-case letters, digits and dashes."),
+            DataRequired(message="Give the campaign a title."),
+            Length(max=200, message="Please keep the title under 200 characters."),
         ],
     )
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    language = StringField("Language code", default="en", validators=[DataRequired()])
+    slug = StringField(
+        "Short name for links",
+        filters=[_lower],
+        validators=[
+            DataRequired(message="Give the campaign a short name for links."),
+            Regexp(r"^[a-z0-9][a-z0-9-]{0,62}$", message="Lower-case letters, digits and dashes."),
+        ],
+        description="Used in web addresses and exports, like summer-streets.",
+    )
+    language = StringField(
+        "Language (e.g. en, gd)",
+        default="en",
+        filters=[_lower],
+        validators=[
+            DataRequired(message="Say which language the questions are in, like en."),
+            Regexp(
+                r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$",
+                message="Use a short language code like en (English) or gd (Gaelic).",
+            ),
+        ],
+    )
     prompts = FieldList(FormField(PromptRow), min_entries=5, max_entries=20)
     nudge_after = StringField(
         "Nudge after", validators=[Optional()], description="Like 2d, 12h or 30m. Empty: no nudge."
@@ -63,14 +128,33 @@ class CampaignForm(FlaskForm):
     nudge_max = IntegerField(
         "Most nudges", default=1, validators=[Optional(), NumberRange(min=0, max=10)]
     )
-    nudge_text = TextAreaField("Nudge text", validators=[Optional(), Length(max=1600)])
-    thanks = TextAreaField("Thank-you text", validators=[Optional(), Length(max=1600)])
+    nudge_text = TextAreaField(
+        "Nudge text", validators=[Optional(), Length(max=1600, message=TOO_LONG)]
+    )
+    thanks = TextAreaField(
+        "Thank-you text", validators=[Optional(), Length(max=1600, message=TOO_LONG)]
+    )
     translations = StringField("Other languages", validators=[Optional()])
     start = DateTimeLocalField(
         "Start at (community's local time)",
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[Optional()],
         description="Leave empty to launch now.",
+    )
+    allow_long = BooleanField(
+        "Allow long texts",
+        description="Texts over two SMS segments cost more and arrive in pieces on some phones.",
+    )
+    confirm = BooleanField(
+        "Yes, send these questions",
+        validators=[DataRequired(message="Tick this box to confirm the launch.")],
+    )
+
+
+class CloseForm(FlaskForm):
+    confirm = BooleanField(
+        "Yes, stop asking this campaign's questions",
+        validators=[DataRequired(message="Tick this box to confirm closing the campaign.")],
     )
 
 
@@ -79,7 +163,10 @@ class ActionForm(FlaskForm):
 
 
 class ReportBackForm(FlaskForm):
-    text = TextAreaField("Update to send", validators=[DataRequired(), Length(max=1600)])
+    text = TextAreaField(
+        "Update to send",
+        validators=[DataRequired(message="Write the update before sending it.")],
+    )
 
 
 class ResponseFilterForm(FlaskForm):

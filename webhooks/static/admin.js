@@ -22,12 +22,15 @@
     return { count: count, encoding: encoding, units: units };
   }
 
+  // The budget comes from the page (bot.campaigns.operations.SEGMENT_BUDGET), so the counter and
+  // the launch check agree.
   function update(field, output) {
     var s = segments(field.value);
+    var budget = parseInt(field.getAttribute("data-budget"), 10) || 2;
     output.textContent = s.count === 0 ? "" :
       s.count + (s.count === 1 ? " SMS segment" : " SMS segments") + " (" + s.encoding + ")" +
-      (s.count > 2 ? " – please shorten to 2 or fewer" : "");
-    output.classList.toggle("too-long", s.count > 2);
+      (s.count > budget ? " – please shorten to " + budget + " or fewer" : "");
+    output.classList.toggle("too-long", s.count > budget);
   }
 
   document.querySelectorAll("[data-segments]").forEach(function (field) {
