@@ -16,7 +16,7 @@ from bot.cli.base import Context, cli, fail, pass_ctx
 from bot.config import Settings
 from bot.conversation import updates
 from storage import users
-from storage.models import DEFAULT_QUIET_HOURS, Community
+from storage.models import DEFAULT_QUIET_HOURS, Community, User
 
 DEMO_EMAIL = "demo@example.org"
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -54,6 +54,17 @@ def demo(ctx: Context) -> None:
     click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
     if login is not None:
         click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
+
+
+def demo_login(ctx: Context) -> tuple[str, str] | None:
+    """The demo organiser's e-mail and password, when the database served has that user."""
+    login = demo_login_file(ctx.settings)
+    if ctx.settings.is_production or not login.exists():
+        return None
+    email, _, password = login.read_text().strip().partition(" ")
+    with ctx.services.db.session_scope() as session:
+        found = session.scalar(select(User.id).where(User.email == users.normalise_email(email)))
+    return (email, password) if found is not None else None
 
 
 def demo_login_file(settings: Settings) -> Path:
