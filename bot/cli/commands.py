@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
-from cryptography.fernet import Fernet
-from sqlalchemy import select
 
-from bot.campaigns import operations, prompt_files
 from bot.cli.base import (
     Context,
     campaign_id_or_fail,
@@ -26,12 +23,9 @@ from bot.cli.base import (
     parse_when,
     pass_ctx,
 )
-from bot.insights import coverage, recorded_exports
-from bot.insights.funnel import funnel
-from bot.insights.recorded_exports import Exporter, recorded_filters
-from storage import exports
-from storage.models import Campaign, Community
 
+# The heavy libraries are imported inside the commands that need them: `voices --help` stays fast.
+EXPORT_FORMATS = ("csv", "jsonl", "xlsx")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KEYWORD_RE = re.compile(r"^[A-Za-z0-9]{2,32}$")
 HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -59,6 +53,8 @@ RESERVED_WORDS = {
 @cli.command()
 def keygen() -> None:
     """Print a new VOICES_DATA_KEY."""
+    from cryptography.fernet import Fernet
+
     click.echo(Fernet.generate_key().decode())
 
 
@@ -100,6 +96,10 @@ def community_add(
     young_people: bool,
 ) -> None:
     """Create a community."""
+    from sqlalchemy import select
+
+    from storage.models import Community
+
     if not SLUG_RE.match(slug):
         fail(f"slug {slug!r} must be lower-case letters, digits and dashes, like cumnock")
     name = name.strip()
@@ -143,6 +143,11 @@ def community_add(
 @pass_ctx
 def community_list(ctx: Context) -> None:
     """Communities with residents, heard and unheard counts."""
+    from sqlalchemy import select
+
+    from bot.insights import coverage
+    from storage.models import Community
+
     with ctx.services.db.session_scope() as session:
         found = session.scalars(select(Community).order_by(Community.slug)).all()
         if not found:
@@ -173,6 +178,8 @@ def campaign() -> None:
 @pass_ctx
 def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> None:
     """Load a prompt file and run it now or from a time."""
+    from bot.campaigns import operations, prompt_files
+
     try:
         spec = prompt_files.load_prompt_file(file)
     except prompt_files.PromptFileError as exc:
@@ -210,6 +217,8 @@ def campaign_launch(ctx: Context, file: Path, slug: str, start: str | None) -> N
 @pass_ctx
 def campaign_close(ctx: Context, campaign_slug: str, slug: str) -> None:
     """Stop asking a campaign's questions."""
+    from bot.campaigns import operations
+
     with ctx.services.db.session_scope() as session:
         campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
     assert campaign_id is not None
@@ -225,6 +234,11 @@ def campaign_close(ctx: Context, campaign_slug: str, slug: str) -> None:
 @pass_ctx
 def campaign_list(ctx: Context, slug: str | None) -> None:
     """Campaigns and their progress."""
+    from sqlalchemy import select
+
+    from bot.insights.funnel import funnel
+    from storage.models import Campaign
+
     with ctx.services.db.session_scope() as session:
         query = select(Campaign).order_by(Campaign.starts_at)
         if slug:
@@ -252,7 +266,7 @@ def campaign_list(ctx: Context, slug: str | None) -> None:
 @click.option("--since", help="a date or time; dates are the community's local days")
 @click.option("--until", help="a date or time; a date includes that whole day")
 @click.option(
-    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True
 )
 @click.option("--redact", is_flag=True, help="mask phone numbers, e-mail addresses and postcodes")
 @click.option(
@@ -274,6 +288,10 @@ def export(
     output: str,
 ) -> None:
     """Export responses."""
+    from bot.insights import recorded_exports
+    from bot.insights.recorded_exports import Exporter, recorded_filters
+    from storage import exports
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)

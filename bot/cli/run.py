@@ -6,17 +6,16 @@ import logging
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
-from bot.campaigns import prompt_files
-from bot.channels import telegram
 from bot.cli.base import Context, cli, fail, pass_ctx
-from bot.config import Settings
-from bot.conversation import updates
-from storage import users
-from storage.models import DEFAULT_QUIET_HOURS, Community, User
+
+if TYPE_CHECKING:
+    from bot.channels import telegram
+    from bot.config import Settings
+
 
 DEMO_EMAIL = "demo@example.org"
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -28,6 +27,12 @@ log = logging.getLogger(__name__)
 @pass_ctx
 def demo(ctx: Context) -> None:
     """Load a demo community and campaign when the database is empty."""
+    from sqlalchemy import select
+
+    from bot.campaigns import prompt_files
+    from storage import users
+    from storage.models import DEFAULT_QUIET_HOURS, Community
+
     with ctx.services.db.session_scope() as session:
         if session.scalar(select(Community.id).limit(1)) is not None:
             click.echo("demo: the database already has communities; nothing loaded")
@@ -58,6 +63,11 @@ def demo(ctx: Context) -> None:
 
 def demo_login(ctx: Context) -> tuple[str, str] | None:
     """The demo organiser's e-mail and password, when the database served has that user."""
+    from sqlalchemy import select
+
+    from storage import users
+    from storage.models import User
+
     login = demo_login_file(ctx.settings)
     if ctx.settings.is_production or not login.exists():
         return None
@@ -89,6 +99,8 @@ def _telegram(ctx: Context) -> telegram.TelegramClient:
 @pass_ctx
 def set_webhook(ctx: Context) -> None:
     """Register this app's webhook with Telegram, with the secret token."""
+    from bot.conversation import updates
+
     client = _telegram(ctx)
     settings = ctx.settings
     if not settings.public_base_url.startswith("https://"):
@@ -117,6 +129,8 @@ def set_webhook(ctx: Context) -> None:
 @pass_ctx
 def poll(ctx: Context, once: bool) -> None:
     """Run Telegram by long polling: no public URL needed."""
+    from bot.conversation import updates
+
     client = _telegram(ctx)
     services = ctx.services
     client.run(client.bot.delete_webhook(drop_pending_updates=False))
