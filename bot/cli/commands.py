@@ -288,6 +288,8 @@ def export(
     output: str,
 ) -> None:
     """Export responses."""
+    if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
+        fail("an Excel file would fill the terminal with binary: add --output responses.xlsx")
     from bot.insights import recorded_exports
     from bot.insights.recorded_exports import Exporter, recorded_filters
     from storage import exports
