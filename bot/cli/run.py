@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 
 DEMO_EMAIL = "demo@example.org"
+# The name says on every page that nothing here was said by real people.
+DEMO_NAME = "Demo Town (demo data)"
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 DEMO_PROMPTS = PROMPTS_DIR / "where-you-live.yaml"
 log = logging.getLogger(__name__)
@@ -26,10 +28,11 @@ log = logging.getLogger(__name__)
 @cli.command()
 @pass_ctx
 def demo(ctx: Context) -> None:
-    """Load a demo community and campaign when the database is empty."""
+    """Load a demo community, campaign and made-up answers when the database is empty."""
     from sqlalchemy import select
 
     from bot.campaigns import prompt_files
+    from bot.cli import demo_data
     from storage import users
     from storage.models import DEFAULT_QUIET_HOURS, Community
 
@@ -39,7 +42,7 @@ def demo(ctx: Context) -> None:
             return
         town = Community(
             slug="demo",
-            name="Demo Town",
+            name=DEMO_NAME,
             keyword="DEMO",
             timezone="Europe/London",
             quiet_start=DEFAULT_QUIET_HOURS[0],
@@ -48,7 +51,8 @@ def demo(ctx: Context) -> None:
         session.add(town)
         session.flush()
         spec = prompt_files.load_prompt_file(DEMO_PROMPTS)
-        prompt_files.launch(session, town, spec)
+        campaign = prompt_files.launch(session, town, spec)
+        answers = demo_data.load(session, ctx.services.vault, town, campaign)
         login = None
         if not ctx.settings.is_production:
             password = secrets.token_urlsafe(12)
@@ -56,7 +60,10 @@ def demo(ctx: Context) -> None:
             login = demo_login_file(ctx.settings)
             login.write_text(f"{DEMO_EMAIL} {password}\n")
             login.chmod(0o600)
-    click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
+    click.echo(
+        f"demo: loaded community 'demo' (text DEMO) with the campaign {spec.slug} and "
+        f"{answers} made-up answers from {demo_data.RESIDENTS} pretend residents"
+    )
     if login is not None:
         click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
 
