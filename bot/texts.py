@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 
 TEXTS_FILE = Path(__file__).with_name("texts.yaml")
+# SMS segments a campaign text may take unless the organiser allows long texts knowingly.
+SEGMENT_BUDGET = 2
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"

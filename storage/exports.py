@@ -42,6 +42,7 @@ COLUMNS = (
     "text",
 )
 FORMATS = ("csv", "jsonl", "xlsx")
+_RECEIVED_AT = COLUMNS.index("received_at")
 BATCH = 2000
 
 
@@ -298,13 +299,22 @@ def write_xlsx(records: Iterator[tuple[Any, ...]], target: str | IO[bytes]) -> i
     )
     sheet = workbook.add_worksheet("responses")
     bold = workbook.add_format({"bold": True})
+    when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     for col, name in enumerate(COLUMNS):
         sheet.write_string(0, col, name, bold)
+    sheet.set_column(_RECEIVED_AT, _RECEIVED_AT, 19)
     sheet.set_column(9, 9, 80)
+    sheet.freeze_panes(1, 0)
     count = 0
     for count, record in enumerate(records, start=1):
         sheet.write_number(count, 0, record[0])
         for col in range(1, len(COLUMNS)):
-            sheet.write_string(count, col, str(record[col]))
+            if col == _RECEIVED_AT:
+                # Excel has no time zones: the UTC time, as the CSV's trailing Z says.
+                moment = datetime.fromisoformat(str(record[col])).replace(tzinfo=None)
+                sheet.write_datetime(count, col, moment, when)
+            else:
+                sheet.write_string(count, col, str(record[col]))
+    sheet.autofilter(0, 0, count, len(COLUMNS) - 1)
     workbook.close()
     return count

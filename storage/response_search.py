@@ -36,6 +36,35 @@ def _escape_like(words: str) -> str:
 
 def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]], bool]:
     """One page of matching responses, newest first, and whether there are more."""
+    query = _matching(spec)
+    offset = (max(spec.page, 1) - 1) * PAGE_SIZE
+    found = session.execute(
+        query.order_by(Response.received_at.desc(), Response.id.desc())
+        .offset(offset)
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    rows = [
+        {
+            "id": rid,
+            "received_at": at,
+            "channel": channel,
+            "text": text,
+            "resident": pseudonym,
+            "address_enc": address_enc,
+            "campaign": title or "",
+            "prompt": key or "",
+        }
+        for rid, at, channel, text, pseudonym, address_enc, title, key in found[:PAGE_SIZE]
+    ]
+    return rows, len(found) > PAGE_SIZE
+
+
+def count(session: Session, spec: ResponseQuery) -> int:
+    """How many responses match, on every page together."""
+    return session.scalar(select(func.count()).select_from(_matching(spec).subquery())) or 0
+
+
+def _matching(spec: ResponseQuery) -> Any:
     campaign = aliased(Campaign)
     prompt = aliased(Prompt)
     query = (
@@ -72,26 +101,7 @@ def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]],
         # Inlined as literals: a theme can hold more answers than a driver takes parameters.
         chosen = bindparam("response_ids", sorted(spec.response_ids), expanding=True)
         query = query.where(Response.id.in_(chosen.render_literal_execute()))
-    offset = (max(spec.page, 1) - 1) * PAGE_SIZE
-    found = session.execute(
-        query.order_by(Response.received_at.desc(), Response.id.desc())
-        .offset(offset)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    rows = [
-        {
-            "id": rid,
-            "received_at": at,
-            "channel": channel,
-            "text": text,
-            "resident": pseudonym,
-            "address_enc": address_enc,
-            "campaign": title or "",
-            "prompt": key or "",
-        }
-        for rid, at, channel, text, pseudonym, address_enc, title, key in found[:PAGE_SIZE]
-    ]
-    return rows, len(found) > PAGE_SIZE
+    return query
 
 
 def prompt_keys(session: Session, community_id: int) -> list[str]:

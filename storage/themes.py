@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -234,6 +235,11 @@ def _quotes(
     return quotes
 
 
+def _same_words(text: str) -> str:
+    """The text as compared for "said once": case, spacing and end punctuation aside."""
+    return " ".join(text.casefold().split()).strip(" .!?,;:")
+
+
 def _said_once(
     ordered: Sequence[Answer],
     words: list[list[str]],
@@ -243,10 +249,13 @@ def _said_once(
 ) -> list[SaidOnce]:
     """Answers with something to say that are far from every theme, most unusual first."""
     nearest = clustering.nearest_similarity(kept)
+    # The same words from more than one answer were not said once, however far from the themes.
+    repeated = Counter(_same_words(answer.text) for answer in ordered)
     candidates = [
         i
         for i, answer in enumerate(ordered)
         if answer.response_id not in in_theme
+        and repeated[_same_words(answer.text)] == 1
         and len(set(words[i])) >= SAID_ONCE_MIN_WORDS
         and nearest[i] < SAID_ONCE_FAR
     ]

@@ -223,3 +223,19 @@ def test_an_empty_campaign_says_there_is_nothing_to_read_yet(client, services):
 def test_odd_theme_links_show_a_page_not_an_error(client, town, query):
     page = client.get(f"/admin/communities/cumnock/responses?campaign=town-ideas&{query}")
     assert page.status_code == 200
+
+
+def test_one_answer_is_counted_as_one_answer_not_one_answers(client, services):
+    add_community(services, "cumnock", "Cumnock")
+    add_campaign(services)
+    phone = Phone(services, address="+447700900555")
+    phone.send("CUMNOCK")
+    phone.send("YES")
+    phone.send("A covered stage by the river for the winter festival")
+    add_user(services, "staff@cumnock.example", "staff", ("cumnock",))
+    log_in(client, "staff@cumnock.example")
+    page = client.get("/admin/communities/cumnock/campaigns/festival-ideas/themes")
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", page.get_data(as_text=True))).split())
+    assert "1 answer: 0 themes, 1 other." in text
+    assert "1 answer fits no theme" in text
+    assert "1 answers" not in text

@@ -71,3 +71,25 @@ def test_a_worker_joining_others_waits_for_them_to_take_their_new_share(services
     finally:
         worker.stop()
     assert _rows(services.db) == 1, "a worker that stops removes its own row"
+
+
+def test_a_restart_after_a_kill_does_not_count_the_killed_worker(db):
+    import socket
+    import subprocess
+    import sys
+
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    clock = Moment()
+    with db.session_scope() as session:
+        here, there = socket.gethostname()[:255], "another-machine"
+        for row_id, host in (("killed-here", here), ("alive-there", there)):
+            session.add(
+                WorkerProcess(
+                    id=row_id, host=host, pid=killed.pid, started_at=clock.now, seen_at=clock.now
+                )
+            )
+    restarted = Presence(db, Pacer(), clock)
+    assert restarted.beat() == 2, "the killed worker here is not counted; the other machine's is"
+    with db.session_scope() as session:
+        assert set(session.scalars(select(WorkerProcess.id))) == {restarted.id, "alive-there"}

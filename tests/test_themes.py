@@ -272,3 +272,16 @@ def test_safeguarding_messages_never_appear_in_themes(db):
     listed |= set(found.other_response_ids)
     assert found.answers == len(stored) - 7
     assert not listed & flagged
+
+
+def test_words_many_people_sent_are_not_listed_as_said_once():
+    answers = [Answer(rid, w.resident, w.text) for rid, w in enumerate(realistic_answers(), 1)]
+    same = "The old church clock has been stuck at ten past four since the spring"
+    repeats = [
+        Answer(20_000 + n, 19_000 + n % 3, same if n % 2 else same.upper() + "!") for n in range(25)
+    ]
+    found = find_themes(answers + repeats)
+    quotes = [item.quote.casefold() for item in found.said_once]
+    assert not any("church clock" in quote for quote in quotes)
+    assert len(quotes) == len(set(quotes)), "no sentence is listed twice"
+    assert found.said_once, "the answers truly said once are still there"

@@ -142,3 +142,22 @@ def test_voices_worker_stops_cleanly_on_sigterm(database_url, db, tmp_path):
     assert process.returncode == 0
     assert "worker: stopped" in output
     assert "Traceback" not in output
+
+
+def test_the_log_does_not_list_every_job_run_but_keeps_warnings(services, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    runs: list[int] = []
+    sender = fast_sender(services, TEST_LIMITS)
+    sweep = Job("often", lambda context: runs.append(1), 0.1)
+    worker = Worker(JobContext(services.db, services.vault, sender), jobs=[sweep])
+    worker.start()
+    try:
+        _wait_for(lambda: len(runs) >= 3, seconds=5)
+    finally:
+        worker.stop()
+    from_apscheduler = [r for r in caplog.records if r.name.startswith("apscheduler")]
+    assert from_apscheduler == [], [r.getMessage() for r in from_apscheduler]
+    assert logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.WARNING)
+    assert any(r.getMessage().startswith("scheduler started") for r in caplog.records)

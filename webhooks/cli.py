@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from bot.cli import (  # noqa: F401  (they register the sub-commands)
     commands,
@@ -17,9 +16,7 @@ from bot.cli import (  # noqa: F401  (they register the sub-commands)
     users,
 )
 from bot.cli.base import EXIT_USER_ERROR, Context, UserError, cli, pass_ctx
-from bot.cli.run import demo_login_file
-from bot.cli.sending import build_worker
-from webhooks.app import create_app
+from bot.cli.run import demo_login
 
 
 @cli.command()
@@ -28,6 +25,9 @@ from webhooks.app import create_app
 @pass_ctx
 def serve(ctx: Context, host: str, port: int) -> None:
     """Development server: web pages, webhooks, simulator, scheduler and sender in one process."""
+    from bot.cli.sending import build_worker
+    from webhooks.app import create_app
+
     app = create_app(ctx.settings, built=ctx.services)
     base = f"http://{host}:{port}"
     for notice in ctx.settings.notices:
@@ -35,9 +35,9 @@ def serve(ctx: Context, host: str, port: int) -> None:
     for line in ctx.services.channel_lines():
         click.echo(line)
     click.echo(f"Community Voices is running: open {base}/simulator to talk to it as a resident")
-    login = demo_login_file(ctx.settings)
-    if not ctx.settings.is_production and login.exists():
-        email, _, password = login.read_text().strip().partition(" ")
+    login = demo_login(ctx)
+    if login is not None:
+        email, password = login
         click.echo(f"Organiser pages: {base}/admin/ (log in as {email}, password {password})")
     else:
         click.echo(
@@ -54,6 +54,12 @@ def serve(ctx: Context, host: str, port: int) -> None:
         in_process.stop()
 
 
+def _database_unreachable(exc: Exception) -> bool:
+    # Looked up only once SQLAlchemy is loaded: without it no database was tried.
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    return sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.OperationalError)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and keep user mistakes to one line on stderr."""
     try:
@@ -67,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"voices: {exc.format_message()}", err=True)
         return EXIT_USER_ERROR
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    except Exception as exc:
+        if not _database_unreachable(exc):
+            raise
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)  # type: ignore[attr-defined]
         click.echo(f"voices: the database cannot be reached ({reason})", err=True)
         return 1
     except KeyboardInterrupt:

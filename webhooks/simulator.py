@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, jsonify, render_template, request, session
 from sqlalchemy import select
 
@@ -55,13 +57,39 @@ def send():  # type: ignore[no-untyped-def]
         return jsonify(error=str(exc)), 400
     svc = services()
     reception = inbox.receive(svc.db, svc.vault, message, reply_limit=svc.reply_limit())
+    outbox_ids = [r.outbox_id for r in reception.replies if r.outbox_id]
     if not reception.duplicate:
-        outbox.mark_sent(
-            svc.db, [r.outbox_id for r in reception.replies if r.outbox_id], via="simulator"
+        outbox.mark_sent(svc.db, outbox_ids, via="simulator")
+    # The page shows these at once: after DELETE/CONFIRM the history no longer holds them.
+    with svc.db.session_scope() as db_session:
+        inbound_at = db_session.scalar(
+            select(InboundMessage.received_at).where(InboundMessage.id == reception.inbound_id)
+        )
+        outbound_at = dict(
+            db_session.execute(
+                select(OutboundMessage.id, OutboundMessage.created_at).where(
+                    OutboundMessage.id.in_(outbox_ids)
+                )
+            ).all()
         )
     return jsonify(
-        replies=[{"text": r.text, "buttons": list(r.buttons)} for r in reception.replies]
+        key=_key("i", reception.inbound_id, inbound_at),
+        replies=[
+            {
+                "text": r.text,
+                "buttons": list(r.buttons),
+                "key": _key("o", r.outbox_id, outbound_at.get(r.outbox_id)),
+            }
+            for r in reception.replies
+        ],
     )
+
+
+def _key(kind: str, row_id: int | None, at: datetime | None) -> str | None:
+    """A message's key on the page; with its time, as SQLite reuses the ids of erased rows."""
+    if row_id is None or at is None:
+        return None
+    return f"{kind}{row_id}@{at.isoformat()}"
 
 
 @bp.get("/history")
@@ -87,13 +115,16 @@ def history():  # type: ignore[no-untyped-def]
                 OutboundMessage.status != OutboxStatus.QUEUED,
             )
         ).all()
-    items = [{"from": "me", "text": t, "at": at.isoformat(), "key": f"i{i}"} for i, t, at in sent]
+    items = [
+        {"from": "me", "text": t, "at": at.isoformat(), "key": _key("i", i, at)}
+        for i, t, at in sent
+    ]
     items += [
         {
             "from": "bot",
             "text": t,
             "at": at.isoformat(),
-            "key": f"o{i}",
+            "key": _key("o", i, at),
             "buttons": (options or {}).get("buttons", []),
         }
         for i, t, at, options in received

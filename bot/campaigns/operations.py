@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns import fanout, progress, prompt_files
-from bot.texts import sms_segments
+from bot.texts import SEGMENT_BUDGET, sms_segments
 from storage.db import Database
 from storage.models import Assignment, Campaign, Community, Resident, utcnow
 from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
@@ -25,7 +25,6 @@ ReportBackError = progress.ReportBackError
 
 # Most SMS segments one campaign text may cost unless the organiser allows long texts knowingly;
 # the form's live counter (webhooks/static/admin.js) reads it from the page.
-SEGMENT_BUDGET = 2
 # A start typed to the minute is a little in the past by the time it is sent.
 START_GRACE = timedelta(minutes=2)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-from sqlalchemy import select
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.services import Services
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services import Services
+
 
 EXIT_USER_ERROR = 2
 
@@ -37,6 +38,8 @@ class Context:
 
     @property
     def settings(self) -> Settings:
+        from bot.config import ConfigError, load_settings
+
         if self._settings is None:
             try:
                 self._settings = load_settings()
@@ -46,6 +49,8 @@ class Context:
 
     @property
     def services(self) -> Services:
+        from bot.services import Services
+
         if self._services is None:
             self._services = Services.build(self.settings)
         return self._services
@@ -86,6 +91,8 @@ def parse_when(value: str, zone: ZoneInfo, option: str) -> datetime:
 
 
 def community_or_fail(session: Any, slug: str) -> Any:
+    from sqlalchemy import select
+
     from storage.models import Community
 
     community = session.scalar(select(Community).where(Community.slug == slug))
@@ -100,6 +107,8 @@ def community_or_fail(session: Any, slug: str) -> Any:
 
 def campaign_id_or_fail(session: Any, community: Any, campaign_slug: str | None) -> int | None:
     """The id of the community's campaign with this slug (None when no slug was given)."""
+    from sqlalchemy import select
+
     from storage.models import Campaign
 
     if not campaign_slug:

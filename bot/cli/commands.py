@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
-from cryptography.fernet import Fernet
-from sqlalchemy import select
 
-from bot.campaigns import operations, prompt_files
 from bot.cli.base import (
     Context,
     campaign_id_or_fail,
@@ -27,12 +24,10 @@ from bot.cli.base import (
     pass_ctx,
 )
 from bot.conversation.words import keyword_problem
-from bot.insights import coverage, recorded_exports
-from bot.insights.funnel import funnel
-from bot.insights.recorded_exports import Exporter, recorded_filters
-from storage import exports
-from storage.models import Campaign, Community
+from bot.texts import SEGMENT_BUDGET
 
+# The heavy libraries are imported inside the commands that need them: `voices --help` stays fast.
+EXPORT_FORMATS = ("csv", "jsonl", "xlsx")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -40,6 +35,8 @@ HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 @cli.command()
 def keygen() -> None:
     """Print a new VOICES_DATA_KEY."""
+    from cryptography.fernet import Fernet
+
     click.echo(Fernet.generate_key().decode())
 
 
@@ -81,6 +78,10 @@ def community_add(
     young_people: bool,
 ) -> None:
     """Create a community."""
+    from sqlalchemy import select
+
+    from storage.models import Community
+
     if not SLUG_RE.match(slug):
         fail(f"slug {slug!r} must be lower-case letters, digits and dashes, like cumnock")
     name = name.strip()
@@ -123,6 +124,11 @@ def community_add(
 @pass_ctx
 def community_list(ctx: Context) -> None:
     """Communities with residents, heard and unheard counts."""
+    from sqlalchemy import select
+
+    from bot.insights import coverage
+    from storage.models import Community
+
     with ctx.services.db.session_scope() as session:
         found = session.scalars(select(Community).order_by(Community.slug)).all()
         if not found:
@@ -153,13 +159,15 @@ def campaign() -> None:
 @click.option(
     "--allow-long",
     is_flag=True,
-    help=f"Allow texts over {operations.SEGMENT_BUDGET} SMS segments (each costs more).",
+    help=f"Allow texts over {SEGMENT_BUDGET} SMS segments (each costs more).",
 )
 @pass_ctx
 def campaign_launch(
     ctx: Context, file: Path, slug: str, start: str | None, allow_long: bool
 ) -> None:
     """Load a prompt file and run it now or from a time."""
+    from bot.campaigns import operations, prompt_files
+
     try:
         spec = prompt_files.load_prompt_file(file)
     except prompt_files.PromptFileError as exc:
@@ -197,6 +205,8 @@ def campaign_launch(
 @pass_ctx
 def campaign_close(ctx: Context, campaign_slug: str, slug: str) -> None:
     """Stop asking a campaign's questions."""
+    from bot.campaigns import operations
+
     with ctx.services.db.session_scope() as session:
         campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
     assert campaign_id is not None
@@ -212,6 +222,11 @@ def campaign_close(ctx: Context, campaign_slug: str, slug: str) -> None:
 @pass_ctx
 def campaign_list(ctx: Context, slug: str | None) -> None:
     """Campaigns and their progress."""
+    from sqlalchemy import select
+
+    from bot.insights.funnel import funnel
+    from storage.models import Campaign
+
     with ctx.services.db.session_scope() as session:
         query = select(Campaign).order_by(Campaign.starts_at)
         if slug:
@@ -239,7 +254,7 @@ def campaign_list(ctx: Context, slug: str | None) -> None:
 @click.option("--since", help="a date or time; dates are the community's local days")
 @click.option("--until", help="a date or time; a date includes that whole day")
 @click.option(
-    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True
 )
 @click.option("--redact", is_flag=True, help="mask phone numbers, e-mail addresses and postcodes")
 @click.option(
@@ -261,6 +276,12 @@ def export(
     output: str,
 ) -> None:
     """Export responses."""
+    if fmt == "xlsx" and output == "-" and sys.stdout.isatty():
+        fail("an Excel file would fill the terminal with binary: add --output responses.xlsx")
+    from bot.insights import recorded_exports
+    from bot.insights.recorded_exports import Exporter, recorded_filters
+    from storage import exports
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)

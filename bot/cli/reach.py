@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.campaigns import nudges
 from bot.cli.base import Context, cli, community_or_fail, fail, pass_ctx
 from bot.cli.commands import community
-from bot.conversation import profile
-from bot.insights import coverage as reach
-from storage.models import utcnow
-from storage.small_groups import FEWER_THAN, SMALL_GROUP
 
 ROW = "{:<24} {:>12} {:>7} {:>8} {:>8}"
 
@@ -21,6 +16,9 @@ ROW = "{:<24} {:>12} {:>7} {:>8} {:>8}"
 @pass_ctx
 def nudge(ctx: Context, dry_run: bool, limit: int | None) -> None:
     """One nudge sweep now; prints how many would be / were nudged and why, counts only."""
+    from bot.campaigns import nudges
+    from storage.models import utcnow
+
     with ctx.services.db.session_scope() as session:
         report = nudges.sweep(session, utcnow(), dry_run=dry_run, limit=limit)
     for line in report.lines():
@@ -32,6 +30,9 @@ def nudge(ctx: Context, dry_run: bool, limit: int | None) -> None:
 @pass_ctx
 def coverage(ctx: Context, slug: str) -> None:
     """Who has and has not been heard, overall and per self-described group."""
+    from bot.insights import coverage as reach
+    from storage.small_groups import FEWER_THAN, SMALL_GROUP
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         found = reach.coverage(session, target.id)
@@ -61,6 +62,8 @@ def set_question(
     ctx: Context, slug: str, key: str, text: str | None, choices: str | None, remove: bool
 ) -> None:
     """Ask an optional self-described question right after someone joins (at most two)."""
+    from bot.conversation import profile
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         if remove:

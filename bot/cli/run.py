@@ -6,19 +6,20 @@ import logging
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
-from bot.campaigns import prompt_files
-from bot.channels import telegram
 from bot.cli.base import Context, cli, fail, pass_ctx
-from bot.config import Settings
-from bot.conversation import updates
-from storage import users
-from storage.models import DEFAULT_QUIET_HOURS, Community
+
+if TYPE_CHECKING:
+    from bot.channels import telegram
+    from bot.config import Settings
+
 
 DEMO_EMAIL = "demo@example.org"
+# The name says on every page that nothing here was said by real people.
+DEMO_NAME = "Demo Town (demo data)"
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 DEMO_PROMPTS = PROMPTS_DIR / "where-you-live.yaml"
 log = logging.getLogger(__name__)
@@ -27,14 +28,21 @@ log = logging.getLogger(__name__)
 @cli.command()
 @pass_ctx
 def demo(ctx: Context) -> None:
-    """Load a demo community and campaign when the database is empty."""
+    """Load a demo community, campaign and made-up answers when the database is empty."""
+    from sqlalchemy import select
+
+    from bot.campaigns import prompt_files
+    from bot.cli import demo_data
+    from storage import users
+    from storage.models import DEFAULT_QUIET_HOURS, Community
+
     with ctx.services.db.session_scope() as session:
         if session.scalar(select(Community.id).limit(1)) is not None:
             click.echo("demo: the database already has communities; nothing loaded")
             return
         town = Community(
             slug="demo",
-            name="Demo Town",
+            name=DEMO_NAME,
             keyword="DEMO",
             timezone="Europe/London",
             quiet_start=DEFAULT_QUIET_HOURS[0],
@@ -43,7 +51,8 @@ def demo(ctx: Context) -> None:
         session.add(town)
         session.flush()
         spec = prompt_files.load_prompt_file(DEMO_PROMPTS)
-        prompt_files.launch(session, town, spec)
+        campaign = prompt_files.launch(session, town, spec)
+        answers = demo_data.load(session, ctx.services.vault, town, campaign)
         login = None
         if not ctx.settings.is_production:
             password = secrets.token_urlsafe(12)
@@ -51,9 +60,28 @@ def demo(ctx: Context) -> None:
             login = demo_login_file(ctx.settings)
             login.write_text(f"{DEMO_EMAIL} {password}\n")
             login.chmod(0o600)
-    click.echo("demo: loaded community 'demo' (text DEMO) with the campaign " + spec.slug)
+    click.echo(
+        f"demo: loaded community 'demo' (text DEMO) with the campaign {spec.slug} and "
+        f"{answers} made-up answers from {demo_data.RESIDENTS} pretend residents"
+    )
     if login is not None:
         click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
+
+
+def demo_login(ctx: Context) -> tuple[str, str] | None:
+    """The demo organiser's e-mail and password, when the database served has that user."""
+    from sqlalchemy import select
+
+    from storage import users
+    from storage.models import User
+
+    login = demo_login_file(ctx.settings)
+    if ctx.settings.is_production or not login.exists():
+        return None
+    email, _, password = login.read_text().strip().partition(" ")
+    with ctx.services.db.session_scope() as session:
+        found = session.scalar(select(User.id).where(User.email == users.normalise_email(email)))
+    return (email, password) if found is not None else None
 
 
 def demo_login_file(settings: Settings) -> Path:
@@ -78,6 +106,8 @@ def _telegram(ctx: Context) -> telegram.TelegramClient:
 @pass_ctx
 def set_webhook(ctx: Context) -> None:
     """Register this app's webhook with Telegram, with the secret token."""
+    from bot.conversation import updates
+
     client = _telegram(ctx)
     settings = ctx.settings
     if not settings.public_base_url.startswith("https://"):
@@ -106,6 +136,8 @@ def set_webhook(ctx: Context) -> None:
 @pass_ctx
 def poll(ctx: Context, once: bool) -> None:
     """Run Telegram by long polling: no public URL needed."""
+    from bot.conversation import updates
+
     client = _telegram(ctx)
     services = ctx.services
     client.run(client.bot.delete_webhook(drop_pending_updates=False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from bot.cli.base import Context, cli, community_or_fail, fail, pass_ctx
-from bot.conversation import retention, safeguarding
 
 
 @cli.group("safeguarding")
@@ -19,6 +18,8 @@ def safeguarding_group() -> None:
 @pass_ctx
 def safeguarding_list(ctx: Context, slug: str, show_all: bool) -> None:
     """Messages waiting for the designated lead, oldest first."""
+    from bot.conversation import safeguarding
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         entries = safeguarding.queue(session, target.id, include_acknowledged=show_all)
@@ -40,6 +41,8 @@ def safeguarding_list(ctx: Context, slug: str, show_all: bool) -> None:
 @pass_ctx
 def safeguarding_ack(ctx: Context, alert_id: int, slug: str, by: str) -> None:
     """Acknowledge an alert once a person has looked at it."""
+    from bot.conversation import safeguarding
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         if not safeguarding.acknowledge(session, target.id, alert_id, by):
@@ -69,6 +72,8 @@ def safeguarding_set(
     remove: tuple[str, ...],
 ) -> None:
     """Set the lead's contact (stored encrypted), the help contacts and extra warning phrases."""
+    from bot.conversation import safeguarding
+
     leads = [
         (channel, value)
         for channel, value in (
@@ -109,6 +114,8 @@ def safeguarding_set(
 @pass_ctx
 def safeguarding_send_alerts(ctx: Context) -> None:
     """Send queued alerts to each community's designated lead now (cron or the worker)."""
+    from bot.conversation import safeguarding
+
     svc = ctx.services
     senders = {"sms": svc.twilio, "whatsapp": svc.twilio, "telegram": svc.telegram}
     sent = safeguarding.deliver_lead_alerts(svc.db, svc.vault, senders)
@@ -121,6 +128,8 @@ def safeguarding_send_alerts(ctx: Context) -> None:
 @pass_ctx
 def retention_command(ctx: Context, days: int, dry_run: bool) -> None:
     """Erase responses older than N days, and residents with nothing left and no recent contact."""
+    from bot.conversation import retention
+
     if days < 1:
         fail("--older-than-days must be at least 1")
     with ctx.services.db.session_scope() as session:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.campaigns import operations
-from bot.channels.base import Sender
 from bot.cli.base import Context, campaign_id_or_fail, cli, community_or_fail, fail, pass_ctx
 from bot.cli.commands import campaign, community
-from bot.sending.pacing import Pacer, PacingLimits
-from bot.sending.sender import OutboxSender, SenderPolicy, SimulatorSender
-from bot.sending.twilio_outbox import TwilioChannelSender
-from bot.services import Services
-from bot.worker.scheduler import JobContext, Worker
+
+if TYPE_CHECKING:
+    from bot.sending.pacing import PacingLimits
+    from bot.sending.sender import OutboxSender, SenderPolicy
+    from bot.services import Services
+    from bot.worker.scheduler import Worker
+
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,11 @@ def build_sender(
     services: Services, limits: PacingLimits | None = None, policy: SenderPolicy | None = None
 ) -> OutboxSender:
     """An outbox sender over every channel the services have switched on."""
+    from bot.channels.base import Sender
+    from bot.sending.pacing import Pacer, PacingLimits
+    from bot.sending.sender import OutboxSender, SenderPolicy, SimulatorSender
+    from bot.sending.twilio_outbox import TwilioChannelSender
+
     senders: dict[str, Sender] = {"simulator": SimulatorSender()}
     names: dict[str, str] = {}
     if services.twilio is not None:
@@ -52,6 +57,7 @@ def build_sender(
 def build_worker(services: Services) -> Worker:
     """The scheduler with every registered job plus one sending lane per channel."""
     from bot.worker import jobs  # registers the feature jobs (safeguarding alerts, retention)
+    from bot.worker.scheduler import JobContext, Worker
 
     if services.settings.retention_days:
         jobs.enable_retention(services.settings.retention_days)
@@ -66,8 +72,6 @@ def worker(ctx: Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Every job run is logged at INFO by APScheduler: keep the worker's log for what happened.
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     for line in ctx.services.channel_lines():
         click.echo(line)
     running = build_worker(ctx.services)
@@ -97,6 +101,8 @@ def worker(ctx: Context) -> None:
 @pass_ctx
 def campaign_report_back(ctx: Context, campaign_slug: str, slug: str, body: str) -> None:
     """Send "you said, we did" to everyone who answered and has not opted out."""
+    from bot.campaigns import operations
+
     with ctx.services.db.session_scope() as session:
         campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
     assert campaign_id is not None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
 from bot.cli.base import (
     Context,
@@ -18,11 +18,10 @@ from bot.cli.base import (
     parse_timezone,
     pass_ctx,
 )
-from bot.conversation import profile
-from storage.models import Campaign, Prompt
-from storage.small_groups import SMALL_GROUP
-from storage.theme_groups import GroupShare, group_shares, groups_by_question
-from storage.themes import ThemeFilter, ThemeMap, theme_map
+
+if TYPE_CHECKING:
+    from storage.theme_groups import GroupShare
+    from storage.themes import ThemeMap
 
 
 @cli.command("themes")
@@ -45,6 +44,13 @@ def themes(
     fmt: str,
 ) -> None:
     """Themes and quotes across the chosen answers."""
+    from sqlalchemy import select
+
+    from bot.conversation import profile
+    from storage.models import Campaign, Prompt
+    from storage.theme_groups import groups_by_question
+    from storage.themes import ThemeFilter, theme_map
+
     with ctx.services.db.session_scope() as session:
         target = community_or_fail(session, slug)
         zone = parse_timezone(target.timezone)
@@ -78,6 +84,8 @@ def themes(
 
 def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:
     """Themes for a terminal: counts, words, quotes, and each group's share when given."""
+    from storage.theme_groups import group_shares
+
     # `groups`: question key -> resident id -> self-described group (bot.conversation.profile).
     if found.answers == 0:
         return "no answers to read yet for this choice"
@@ -108,6 +116,8 @@ def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None 
 
 
 def _share_text(share: GroupShare) -> str:
+    from storage.small_groups import SMALL_GROUP
+
     if share.suppressed:
         return f"{share.label} fewer than {SMALL_GROUP}"
     return f"{share.label} {share.share:.0%}"

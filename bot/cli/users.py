@@ -7,7 +7,9 @@ import sys
 import click
 
 from bot.cli.base import Context, cli, fail, pass_ctx
-from storage import users
+
+# storage.users.ROLES, written here so `voices --help` needs no password hashing library.
+ROLES = ("admin", "organiser", "staff")
 
 
 @cli.group()
@@ -26,11 +28,13 @@ def _read_password() -> str:
 
 @user.command("add")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(users.ROLES))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--community", "slugs", multiple=True, help="A community they may see (repeat).")
 @pass_ctx
 def user_add(ctx: Context, email: str, role: str, slugs: tuple[str, ...]) -> None:
     """Create a web login; the password is asked twice, or read as one line from stdin."""
+    from storage import users
+
     if role != "admin" and not slugs:
         fail(f"a {role} needs at least one --community")
     password = _read_password()

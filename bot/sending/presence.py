@@ -3,7 +3,8 @@
 Telegram's 30 messages a second are per bot and Twilio's segments per second per sender, however
 many `voices worker` processes send for them. Each worker writes a heartbeat row and paces
 itself to 1/n of every limit, n being the workers whose heartbeat is fresh; a worker that stops
-deletes its row, one that dies is left out once its heartbeat is stale.
+deletes its row, one that dies is left out once its heartbeat is stale, or at once when a worker
+starting on the same host sees its process is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from bot.sending.pacing import Pacer
 from storage.db import Database
@@ -31,6 +33,28 @@ STALE_SECONDS = 20.0
 FORGET_AFTER = timedelta(days=1)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but alive
+    return True
+
+
+def _forget_the_dead_here(session: Session, host: str, own_id: str) -> None:
+    """Remove rows of workers on this host whose process is gone (a restart after a kill)."""
+    rows = session.execute(
+        select(WorkerProcess.id, WorkerProcess.pid).where(
+            WorkerProcess.host == host, WorkerProcess.id != own_id
+        )
+    ).all()
+    dead = [row_id for row_id, pid in rows if not _alive(pid)]
+    if dead:
+        session.execute(delete(WorkerProcess).where(WorkerProcess.id.in_(dead)))
+
+
 class Presence:
     """This worker's heartbeat row, and its share of the limits."""
 
@@ -44,6 +68,7 @@ class Presence:
     def beat(self) -> int:
         """Write the heartbeat, count the live workers, pace to a share; return the count."""
         now = self.clock()
+        host = socket.gethostname()[:255]
         with self.db.session_scope() as session:
             seen = session.execute(
                 update(WorkerProcess).where(WorkerProcess.id == self.id).values(seen_at=now)
@@ -52,7 +77,7 @@ class Presence:
                 session.add(
                     WorkerProcess(
                         id=self.id,
-                        host=socket.gethostname()[:255],
+                        host=host,
                         pid=os.getpid(),
                         started_at=now,
                         seen_at=now,
@@ -61,6 +86,7 @@ class Presence:
                 session.execute(
                     delete(WorkerProcess).where(WorkerProcess.seen_at < now - FORGET_AFTER)
                 )
+                _forget_the_dead_here(session, host, self.id)
                 session.flush()
             live = session.scalar(
                 select(func.count()).where(

@@ -187,6 +187,9 @@ class Worker:
 
     def start(self) -> None:
         """Start every job now and then at its interval."""
+        # APScheduler logs every job run at INFO (160 lines in ten minutes); keep its warnings.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
         if self._heartbeat() > 1:
             # The workers already sending pace to their new share at their next heartbeat: wait
             # for it rather than add this worker's share to their whole ones meanwhile.

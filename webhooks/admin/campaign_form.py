@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.campaigns import operations, prompt_files
 from bot.texts import sms_segments
 from storage.models import Community
@@ -166,7 +167,7 @@ def _errors_by_field(
     if past := operations.past_start(starts_at(form, community), ZoneInfo(community.timezone)):
         found.append((form.start, past[0].upper() + past[1:] + "."))
     if not form.allow_long.data:
-        budget = operations.SEGMENT_BUDGET
+        budget = texts.SEGMENT_BUDGET
         for field in _texts(form):
             count = sms_segments((field.data or "").strip())[0]
             if count > budget:

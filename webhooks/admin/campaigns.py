@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from bot import texts
 from bot.campaigns import operations, prompt_files
 from bot.insights.funnel import funnel
 from storage.models import Campaign
@@ -64,7 +65,7 @@ def new_campaign(slug: str) -> Response | str:
             chosen=chosen,
             problem=problem,
             failed=failed,
-            budget=operations.SEGMENT_BUDGET,
+            budget=texts.SEGMENT_BUDGET,
         )
 
 

@@ -69,12 +69,11 @@ def poster_pdf(community: Community, number: str | None, link: str | None) -> by
     pdf.set_font("Helvetica", "B", 24)
     if number:
         pdf.multi_cell(0, 12, _latin1(f"Text {community.keyword} to {number}"), align="C")
-    else:
-        pdf.multi_cell(0, 12, _latin1(f"Text {community.keyword} to our number"), align="C")
     if link:
         pdf.ln(6)
         pdf.set_font("Helvetica", "", 18)
-        pdf.multi_cell(0, 9, "or scan this with your phone to chat on Telegram:", align="C")
+        scan = "Scan this with your phone to chat on Telegram:"
+        pdf.multi_cell(0, 9, f"or {scan[0].lower()}{scan[1:]}" if number else scan, align="C")
         size = 90
         pdf.image(io.BytesIO(qr_png(link)), x=(210 - size) / 2, y=pdf.get_y() + 4, w=size)
         pdf.set_y(pdf.get_y() + size + 8)

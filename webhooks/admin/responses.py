@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from storage import dashboard
-from storage.response_search import ResponseQuery, prompt_keys, search
+from storage.response_search import PAGE_SIZE, ResponseQuery, count, prompt_keys, search
 from storage.themes import ThemeFilter
 from webhooks.admin.access import community_or_404, me
 from webhooks.admin.blueprint import bp
@@ -97,6 +97,7 @@ def responses(slug: str) -> str:
             response_ids=theme[1] if theme else None,
         )
         rows, more = search(session, spec)
+        total = count(session, spec) if rows else 0
         show_contact = me().is_admin and request.args.get("contact") == "1"
         for row in rows:
             encrypted = row.pop("address_enc")
@@ -110,6 +111,8 @@ def responses(slug: str) -> str:
             rows=rows,
             show_contact=show_contact,
             more=more,
+            total=total,
+            first=(page_number - 1) * PAGE_SIZE + 1,
             page=page_number,
             zone=zone,
             theme=theme,

@@ -22,7 +22,7 @@
     return { count: count, encoding: encoding, units: units };
   }
 
-  // The budget comes from the page (bot.campaigns.operations.SEGMENT_BUDGET), so the counter and
+  // The budget comes from the page (bot.texts.SEGMENT_BUDGET), so the counter and
   // the launch check agree.
   function update(field, output) {
     var s = segments(field.value);

@@ -25,6 +25,12 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  function show(key, from, text, buttons) {
+    if (key && seen.has(key)) return;
+    if (key) seen.add(key);
+    bubble(from, text, buttons);
+  }
+
   function newId() {
     const bytes = new Uint8Array(12);
     crypto.getRandomValues(bytes);
@@ -35,11 +41,7 @@
     const res = await fetch(urls.history, { credentials: "same-origin" });
     if (!res.ok) return;
     const data = await res.json();
-    data.messages.forEach(function (m) {
-      if (seen.has(m.key)) return;
-      seen.add(m.key);
-      bubble(m.from, m.text, m.buttons);
-    });
+    data.messages.forEach(function (m) { show(m.key, m.from, m.text, m.buttons); });
   }
 
   async function send(text) {
@@ -57,7 +59,10 @@
       errorBox.hidden = false;
       return;
     }
-    await refresh();
+    // Shown from the answer itself: an erasure leaves nothing in the history to show.
+    const data = await res.json();
+    show(data.key, "me", text);
+    data.replies.forEach(function (r) { show(r.key, "bot", r.text, r.buttons); });
   }
 
   form.addEventListener("submit", function (event) {
