@@ -38,6 +38,7 @@ class Settings:
     # At most this many replies to one contact for the messages of any window (floods).
     reply_limit: int = 20
     reply_window_seconds: int = 600
+    lead_alerts_per_hour: int = 10
     notices: tuple[str, ...] = field(default=())
 
     @property
@@ -118,8 +119,6 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
             )
             notices.append(f"development: VOICES_DATA_KEY kept in {instance / 'data_key'}")
     retention = _retention_days(environ)
-    reply_limit = _whole_number(environ, "VOICES_REPLY_LIMIT", 20)
-    reply_window = _whole_number(environ, "VOICES_REPLY_WINDOW_SECONDS", 600)
     try:
         Fernet(data_key.encode())
     except (ValueError, TypeError) as exc:
@@ -141,7 +140,8 @@ def load_settings(environ: dict[str, str] | None = None, *, read_dotenv: bool = 
         telegram_api_base_url=environ.get("TELEGRAM_API_BASE_URL", "").strip(),
         instance_path=instance,
         retention_days=retention,
-        reply_limit=reply_limit,
-        reply_window_seconds=reply_window,
+        reply_limit=_whole_number(environ, "VOICES_REPLY_LIMIT", 20),
+        reply_window_seconds=_whole_number(environ, "VOICES_REPLY_WINDOW_SECONDS", 600),
+        lead_alerts_per_hour=_whole_number(environ, "VOICES_LEAD_ALERTS_PER_HOUR", 10),
         notices=tuple(notices),
     )

@@ -10,7 +10,7 @@ from typing import Any
 from bot.channels.sms import TwilioSender
 from bot.channels.telegram import TelegramClient
 from bot.config import Settings
-from bot.conversation.snapshot import ReplyLimit
+from bot.conversation.snapshot import Limits
 from storage.crypto import Vault
 from storage.db import Database
 
@@ -50,10 +50,12 @@ class Services:
             )
         return services
 
-    def reply_limit(self) -> ReplyLimit:
-        """The replies one contact may get for the messages of any window (VOICES_REPLY_*)."""
-        return ReplyLimit(
-            self.settings.reply_limit, timedelta(seconds=self.settings.reply_window_seconds)
+    def limits(self) -> Limits:
+        """What a flood may cost (VOICES_REPLY_LIMIT, VOICES_REPLY_WINDOW_SECONDS, ..._PER_HOUR)."""
+        return Limits(
+            self.settings.reply_limit,
+            timedelta(seconds=self.settings.reply_window_seconds),
+            self.settings.lead_alerts_per_hour,
         )
 
     def channel_lines(self) -> list[str]:

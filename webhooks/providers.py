@@ -46,9 +46,7 @@ def twilio_sms() -> Response:
         abort(400, "not a Twilio message: MessageSid and From are required")
     svc = services()
     # The replies leave in this TwiML answer: recorded as sent while they are stored.
-    reception = inbox.receive(
-        svc.db, svc.vault, message, answered_via="twiml", reply_limit=svc.reply_limit()
-    )
+    reception = inbox.receive(svc.db, svc.vault, message, answered_via="twiml", limits=svc.limits())
     return Response(sms.twiml(reception.replies), mimetype="text/xml")
 
 
@@ -95,7 +93,7 @@ def telegram_update() -> Response | tuple[str, int]:
             svc.telegram,
             data,
             answer_in_response=True,
-            reply_limit=svc.reply_limit(),
+            limits=svc.limits(),
         )
     except updates.NotAnUpdate as exc:
         log.warning("telegram update refused: %s", exc)

@@ -56,7 +56,7 @@ def send():  # type: ignore[no-untyped-def]
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     svc = services()
-    reception = inbox.receive(svc.db, svc.vault, message, reply_limit=svc.reply_limit())
+    reception = inbox.receive(svc.db, svc.vault, message, limits=svc.limits())
     outbox_ids = [r.outbox_id for r in reception.replies if r.outbox_id]
     if not reception.duplicate:
         outbox.mark_sent(svc.db, outbox_ids, via="simulator")

@@ -169,7 +169,7 @@ def poll(ctx: Context, once: bool) -> None:
                     services.vault,
                     client,
                     update.to_dict(),
-                    reply_limit=services.reply_limit(),
+                    limits=services.limits(),
                 )
             if once:
                 break

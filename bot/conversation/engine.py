@@ -263,7 +263,9 @@ class _Turn(Turn):
         if categories:
             if resident is not None:
                 self.effects.append(RaiseAlert(tuple(categories)))
-            if resident is None or resident.status not in NOT_REACHABLE:
+            # After STOP an SMS may not be sent (the provider blocks it); elsewhere, help still is.
+            reachable = resident is None or resident.status not in NOT_REACHABLE
+            if reachable or self.inbound.channel not in PROVIDER_CONFIRMS_STOP:
                 help_text = safeguarding.help_text(community.name if community else None, words)
                 self.effects.insert(0, Reply(help_text, to_resident=resident is not None))
             return

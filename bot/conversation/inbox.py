@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.conversation import postgres, snapshot_query
 from bot.conversation.effects import Decision
 from bot.conversation.engine import decide
-from bot.conversation.snapshot import ReplyLimit, Snapshot
+from bot.conversation.snapshot import Limits, Snapshot
 from bot.conversation.store import StateChanged, write
 from bot.conversation.store_message import Duplicate, Erased, Message, store_message
 from bot.conversation.words import join_lookup
@@ -111,7 +111,7 @@ def receive(
     answered_via: str | None = None,
     *,
     answers_at_most: int | None = None,
-    reply_limit: ReplyLimit | None = None,
+    limits: Limits | None = None,
 ) -> Reception:
     """Decide and store one message, exactly once per provider id.
 
@@ -129,7 +129,7 @@ def receive(
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return _attempt(db, vault, message, answered_via, answers_at_most, reply_limit)
+                return _attempt(db, vault, message, answered_via, answers_at_most, limits)
             except (StateChanged, IntegrityError) as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -146,7 +146,7 @@ def _attempt(
     message: Message,
     answered_via: str | None,
     answers_at_most: int | None,
-    reply_limit: ReplyLimit | None,
+    limits: Limits | None,
 ) -> Reception:
     inbound = message.inbound
     now = utcnow()
@@ -160,7 +160,7 @@ def _attempt(
                 to=inbound.to,
                 lookup=lookup,
                 now=now,
-                reply_limit=reply_limit,
+                limits=limits,
             )
             decision = _decided(snapshot, inbound)
             via = _via(decision, answered_via, answers_at_most)
@@ -182,7 +182,7 @@ def _attempt(
                         exc_info=not isinstance(exc, DBAPIError),
                     )
         with db.engine.begin() as connection:
-            return _apply(connection, vault, message, decision, via, answered_via)
+            return _apply(connection, vault, message, decision, via, answered_via, limits)
     with db.engine.begin() as connection:
         snapshot = snapshot_query.load(
             connection,
@@ -190,11 +190,11 @@ def _attempt(
             to=inbound.to,
             lookup=lookup,
             now=now,
-            reply_limit=reply_limit,
+            limits=limits,
         )
         decision = _decided(snapshot, inbound)
         via = _via(decision, answered_via, answers_at_most)
-        return _apply(connection, vault, message, decision, via, answered_via)
+        return _apply(connection, vault, message, decision, via, answered_via, limits)
 
 
 def _decided(snapshot: Snapshot, inbound: Inbound) -> Decision:
@@ -224,9 +224,11 @@ def _apply(
     decision: Decision,
     via: str | None,
     answered_via: str | None,
+    limits: Limits | None,
 ) -> Reception:
+    per_hour = limits.lead_alerts_per_hour if limits else None
     try:
-        applied = write(connection, vault, message, decision, via)
+        applied = write(connection, vault, message, decision, via, per_hour)
     except Duplicate as duplicate:
         return _replies_of(connection, message, duplicate.inbound_id, answered_via)
     except Erased:

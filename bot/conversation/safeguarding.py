@@ -9,7 +9,7 @@ from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -169,6 +169,13 @@ def deliver_lead_alerts(db: Database, vault: Vault, senders: Mapping[str, Sender
             .where(OutboundMessage.kind == ALERT_KIND)
             .where(OutboundMessage.status.in_(("queued", "failed")))
             .where(OutboundMessage.attempts < MAX_ALERT_ATTEMPTS)
+            # A digest waits for the end of its hour.
+            .where(
+                or_(
+                    OutboundMessage.next_attempt_at.is_(None),
+                    OutboundMessage.next_attempt_at <= utcnow(),
+                )
+            )
             .order_by(OutboundMessage.id)
         ).all()
         pending = [(r.id, r.channel, r.text, lead_address(session, vault, r)) for r in rows]

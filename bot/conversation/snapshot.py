@@ -68,11 +68,13 @@ class ResidentView:
 
 
 @dataclass(frozen=True)
-class ReplyLimit:
-    """At most `count` replies to one contact for the messages of any `window`."""
+class Limits:
+    """What one contact or a flood can cost: replies per window, and alerts to the lead."""
 
-    count: int
+    replies: int
     window: timedelta
+    # Messages to the safeguarding lead per community per hour; past it, one digest.
+    lead_alerts_per_hour: int = 10
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from bot.conversation.snapshot import (
     CommunityView,
+    Limits,
     ProfileQuestionView,
     PromptView,
-    ReplyLimit,
     ResidentView,
     Snapshot,
 )
@@ -208,10 +208,10 @@ def load(
     to: str | None,
     lookup: JoinLookup | None,
     now: datetime,
-    reply_limit: ReplyLimit | None = None,
+    limits: Limits | None = None,
 ) -> Snapshot:
     """The snapshot decide() needs for one message from this contact."""
-    since = now - reply_limit.window if reply_limit else now
+    since = now - limits.window if limits else now
     rows = connection.execute(
         CONTEXT[connection.dialect.name],
         {
@@ -222,10 +222,10 @@ def load(
         },
     ).all()
     limits = {
-        "reply_limit": reply_limit.count if reply_limit else None,
+        "reply_limit": limits.replies if limits else None,
         "recent_messages": rows[0].recent_messages if rows else 0,
     }
-    if not rows and reply_limit is not None:
+    if not rows and limits is not None:
         limits["recent_messages"] = connection.execute(
             _recent_messages(), {"address_hash": address_hash, "since": since}
         ).scalar_one()

@@ -8,11 +8,10 @@ inbox decides it again.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.engine import Connection
 
-from bot import texts
-from bot.conversation import residents
+from bot.conversation import lead_alerts, residents
 from bot.conversation.consent import wording_version
 from bot.conversation.effects import (
     AnswerProfile,
@@ -31,13 +30,11 @@ from bot.conversation.effects import (
     WithdrawUnsentPrompt,
 )
 from bot.conversation.replies import mark_sent_rows, outbound_replies, reply_rows
-from bot.conversation.safeguarding import ALERT_KIND, LEAD_MARKER
 from bot.conversation.store_message import Applied, Duplicate, Message, claim, store_message
 from bot.sending import outbox
 from storage.crypto import Vault
 from storage.models import (
     Assignment,
-    Community,
     Consent,
     InboundMessage,
     OutboundMessage,
@@ -62,9 +59,15 @@ class _Apply:
     """The effects of one decision, written in order inside the caller's transaction."""
 
     def __init__(
-        self, connection: Connection, vault: Vault, message: Message, inbound_id: int
+        self,
+        connection: Connection,
+        vault: Vault,
+        message: Message,
+        inbound_id: int,
+        lead_alerts_per_hour: int | None = None,
     ) -> None:
         self.connection, self.vault, self.message = connection, vault, message
+        self.lead_alerts_per_hour = lead_alerts_per_hour
         self.inbound_id = inbound_id
         self.resident_id: int | None = None
         self.community_id: int | None = None
@@ -212,32 +215,14 @@ class _Apply:
             self.connection.execute(
                 update(table).where(table.c.id == self.response_id).values(safeguarding=True)
             )
-        self._alert_the_lead(alert_id)
-
-    def _alert_the_lead(self, alert_id: int) -> None:
-        c = Community.__table__
-        community = self.connection.execute(
-            select(c.c.name, c.c.safeguarding_lead_enc, c.c.safeguarding_lead_channel).where(
-                c.c.id == self.community_id
-            )
-        ).one()
-        if not (community.safeguarding_lead_enc and community.safeguarding_lead_channel):
-            return
-        self.connection.execute(
-            _outbound.insert(),
-            {
-                "community_id": self.community_id,
-                "resident_id": None,
-                "channel": community.safeguarding_lead_channel,
-                "kind": ALERT_KIND,
-                "text": texts.text("safeguarding_alert", name=community.name),
-                "options": dict(LEAD_MARKER),
-                "status": OutboxStatus.QUEUED,
-                "dedupe_key": outbox.safeguarding_key(alert_id),
-                "attempts": 0,
-                "next_attempt_at": self.now,
-                "created_at": self.now,
-            },
+        assert self.community_id is not None and self.resident_id is not None
+        lead_alerts.alert_the_lead(
+            self.connection,
+            self.community_id,
+            self.resident_id,
+            alert_id,
+            self.now,
+            self.lead_alerts_per_hour,
         )
 
     def AskQuotes(self, effect: AskQuotes) -> None:
@@ -268,7 +253,12 @@ class _Apply:
 
 
 def write(
-    connection: Connection, vault: Vault, message: Message, decision: Decision, via: str | None
+    connection: Connection,
+    vault: Vault,
+    message: Message,
+    decision: Decision,
+    via: str | None,
+    lead_alerts_per_hour: int | None = None,
 ) -> Applied:
     """The ordinary store: the message once, then every effect. Duplicate for a retry."""
     try:
@@ -279,7 +269,7 @@ def write(
         if duplicate.processed or not claim(connection, duplicate.inbound_id, decision.resident_id):
             raise
         inbound_id = duplicate.inbound_id  # stored by an attempt that failed: process it now
-    return apply(connection, vault, message, inbound_id, decision, via)
+    return apply(connection, vault, message, inbound_id, decision, via, lead_alerts_per_hour)
 
 
 def apply(
@@ -289,9 +279,10 @@ def apply(
     inbound_id: int,
     decision: Decision,
     sent_via: str | None,
+    lead_alerts_per_hour: int | None = None,
 ) -> Applied:
     """Write the decision's effects and its replies; the message row is already stored."""
-    writer = _Apply(connection, vault, message, inbound_id)
+    writer = _Apply(connection, vault, message, inbound_id, lead_alerts_per_hour)
     writer.run(decision)
     replies = decision.replies
     if decision.erased:

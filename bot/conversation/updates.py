@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.channels import telegram
 from bot.conversation import inbox
-from bot.conversation.snapshot import ReplyLimit
+from bot.conversation.snapshot import Limits
 from bot.sending import outbox
 from bot.sending.delivery import deliver_replies
 from storage.crypto import Vault
@@ -43,7 +43,7 @@ def handle(
     *,
     answer_in_response: bool = False,
     received_at: datetime | None = None,
-    reply_limit: ReplyLimit | None = None,
+    limits: Limits | None = None,
 ) -> Handled:
     """Parse the update, let the conversation answer it, and deliver the replies.
 
@@ -72,7 +72,7 @@ def handle(
         log.info("telegram update %s ignored: %s", update.update_id, parsed)
         return Handled(ignored=str(parsed))
     if update.callback_query is not None or not answer_in_response:
-        reception = inbox.receive(db, vault, parsed, reply_limit=reply_limit)
+        reception = inbox.receive(db, vault, parsed, limits=limits)
         if update.callback_query is not None:
             client.answer_callback(update.callback_query.id)
     else:
@@ -82,7 +82,7 @@ def handle(
             parsed,
             telegram.WEBHOOK_REPLY,
             answers_at_most=1,
-            reply_limit=reply_limit,
+            limits=limits,
         )
         if reception.in_answer and len(reception.replies) == 1:
             # Also for a redelivered update: Telegram only runs the call if it got the answer.
