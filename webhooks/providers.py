@@ -80,9 +80,15 @@ def telegram_update() -> Response | tuple[str, int]:
     try:
         data = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
-        abort(400, "body is not JSON")
+        abort(400, "The body is not JSON.")
+    except RecursionError:
+        abort(400, "The JSON is nested too deeply.")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        abort(400, "not a Telegram update")
+        abort(400, "The body is not a Telegram update.")
+    problem = telegram.update_problem(data)
+    if problem is not None:
+        log.warning("telegram update refused: %s", problem)
+        abort(400, "The body is not a Telegram update.")
     if svc.telegram is None:
         log.warning("telegram update %s ignored: TELEGRAM_BOT_TOKEN is not set", data["update_id"])
         return "", 200
@@ -90,7 +96,7 @@ def telegram_update() -> Response | tuple[str, int]:
         handled = updates.handle(svc.db, svc.vault, svc.telegram, data, answer_in_response=True)
     except updates.NotAnUpdate as exc:
         log.warning("telegram update refused: %s", exc)
-        abort(400, "not a Telegram update")
+        abort(400, "The body is not a Telegram update.")
     if handled.answer is not None:
         return jsonify(handled.answer)
     return "", 200

@@ -15,7 +15,12 @@ from webhooks.services import services
 
 def _safe_next(target: str | None) -> str:
     """Only follow `next` within the admin pages, never to another site."""
-    if target and target.startswith("/admin/") and not target.startswith("//"):
+    if (
+        target
+        and target.startswith("/admin/")
+        and target.isprintable()  # CR/LF would split the Location header
+        and "\\" not in target
+    ):
         return target
     return url_for("admin.home")
 
