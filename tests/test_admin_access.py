@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from storage.models import LoginFailure, User
+from storage.models import User
 from tests.admin_support import PASSWORD, add_user, csrf_token, log_in, post_form
 from tests.helpers import add_campaign, add_community
 from webhooks.app import create_app
@@ -140,17 +140,6 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_you_in(client, two_t
         assert session.scalar(select(User.last_login_at).where(User.role == "admin")) is not None
 
 
-def test_five_failures_pause_logins_for_that_email_and_address(client, two_towns):
-    for _ in range(5):
-        assert log_in(client, "boss@example.org", "guess").status_code == 401
-    blocked = log_in(client, "boss@example.org", PASSWORD)
-    assert blocked.status_code == 429
-    assert "15 minutes" in blocked.get_data(as_text=True)
-    assert log_in(client, "staff@cumnock.example").status_code == 302
-    with two_towns.db.session_scope() as session:
-        assert len(session.scalars(select(LoginFailure)).all()) == 5
-
-
 def test_login_only_returns_to_admin_pages(client, two_towns):
     token = csrf_token(client.get("/admin/login").get_data(as_text=True))
     response = client.post(
@@ -194,3 +183,4 @@ def test_in_production_the_simulator_needs_a_login_and_the_cookie_is_secure(sett
     assert response.status_code == 302
     assert "Secure" in response.headers["Set-Cookie"]
     assert client.get("/simulator", base_url="https://localhost").status_code == 200
+
