@@ -184,3 +184,28 @@ def test_in_production_the_simulator_needs_a_login_and_the_cookie_is_secure(sett
     assert "Secure" in response.headers["Set-Cookie"]
     assert client.get("/simulator", base_url="https://localhost").status_code == 200
 
+
+def test_in_production_organisers_and_staff_cannot_open_the_simulator(settings, db):  # type: ignore[no-untyped-def]
+    production = settings.with_changes(env="production")
+    built = Services.build(production, db=db)
+    app = create_app(production, built=built)
+    for role in ("organiser", "staff"):
+        client = app.test_client()
+        add_user(built, f"{role}@example.org", role)
+        page = client.get("/admin/login", base_url="https://localhost").get_data(True)
+        response = client.post(
+            "/admin/login",
+            data={
+                "email": f"{role}@example.org",
+                "password": PASSWORD,
+                "csrf_token": csrf_token(page),
+            },
+            base_url="https://localhost",
+            headers={"Referer": "https://localhost/admin/login"},
+        )
+        assert response.status_code == 302
+        assert client.get("/simulator", base_url="https://localhost").status_code == 404
+        sent = client.post(
+            "/simulator/send", json={"text": "CUMNOCK"}, base_url="https://localhost"
+        )
+        assert sent.status_code == 404

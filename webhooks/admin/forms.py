@@ -16,6 +16,8 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from webhooks.admin.phone_numbers import e164_number
+
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
@@ -38,7 +40,9 @@ class CommunityForm(FlaskForm):
         description="The word residents text to join. Leave empty to use the short name.",
     )
     timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
-    sms_number = StringField("SMS number (E.164)", validators=[Optional(), Length(max=32)])
+    sms_number = StringField(
+        "SMS number (E.164)", validators=[Optional(), Length(max=32), e164_number]
+    )
 
 
 class PromptRow(Form):
