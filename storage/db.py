@@ -40,6 +40,8 @@ def insert_missing(session: Session, table: type, columns: list[str], rows: Any)
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with sensible settings for SQLite (WAL, foreign keys) and PostgreSQL."""
+    # Errors logged with their statement must not carry e-mails tried or residents' words.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

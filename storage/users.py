@@ -1,22 +1,20 @@
-"""Web logins: argon2 password hashes, roles, the communities each user may see, throttling."""
+"""Web logins: argon2 password hashes, roles, the communities each user may see, sessions."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Community, LoginFailure, User, UserCommunity, utcnow
+from storage.common_passwords import is_common
+from storage.models import Community, User, UserCommunity, utcnow
 
 ROLES = ("admin", "organiser", "staff")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
 _hasher = PasswordHasher()
 # Verifying against a real hash when the e-mail is unknown keeps both answers equally slow.
 _DUMMY_HASH = _hasher.hash("no such user, same amount of work")
@@ -49,6 +47,8 @@ def create_user(
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters")
+    if is_common(password):
+        raise UserError("that password is on the list of the most common ones; choose another")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise UserError(f"a user {email} already exists")
     communities = []
@@ -87,34 +87,6 @@ def check_password(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def too_many_failures(session: Session, email: str, ip: str, now: datetime | None = None) -> bool:
-    """Whether this e-mail from this address has failed too often lately."""
-    since = (now or utcnow()) - FAILURE_WINDOW
-    count = session.scalar(
-        select(func.count()).where(
-            LoginFailure.email == normalise_email(email),
-            LoginFailure.ip == ip,
-            LoginFailure.failed_at >= since,
-        )
-    )
-    return (count or 0) >= MAX_FAILURES
-
-
-def record_failure(session: Session, email: str, ip: str) -> None:
-    """Remember a failed login, and forget ones too old to matter."""
-    session.execute(delete(LoginFailure).where(LoginFailure.failed_at < utcnow() - FAILURE_WINDOW))
-    session.add(LoginFailure(email=normalise_email(email)[:254], ip=ip[:64]))
-
-
-def clear_failures(session: Session, email: str, ip: str) -> None:
-    """Forget failures after a successful login."""
-    session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.email == normalise_email(email), LoginFailure.ip == ip
-        )
-    )
-
-
 def visible_communities(session: Session, user: User) -> list[Community]:
     """The communities a user may see: all for admins, else those granted."""
     query = select(Community).order_by(Community.name)
@@ -136,3 +108,10 @@ def may_see(session: Session, user: User, community_id: int) -> bool:
         )
         is not None
     )
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Make every session this user has open stop working (logout, or a stolen cookie)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from werkzeug.serving import make_server
 
 from tests.admin_support import PASSWORD, add_user
+from tests.browser_check import CHROMIUM, skip_without_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
@@ -31,9 +31,7 @@ CHROMIUM_ARGS = [
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)"
-    ),
+    skip_without_browser(),
 ]
 
 
@@ -54,7 +52,8 @@ def live_app(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def browser_page():  # type: ignore[no-untyped-def]
     """A fresh page in headless chromium, phone-sized enough to check the layout holds."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(

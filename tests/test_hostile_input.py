@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -261,3 +261,117 @@ def test_nul_and_lone_surrogates_are_stored_as_replacement_characters(live_clien
     twilio = load_twilio("sms_answer", Body="nul\x00here", MessageSid="SM" + "9" * 90)
     assert post_twilio(live_client, "/webhooks/twilio/sms", twilio).status_code == 200
     assert latest_inbound_text(town) == "nul\ufffdhere"
+
+
+ADMIN_PAGES = [
+    "/admin/login",
+    "/admin/",
+    "/admin/communities/{slug}/",
+    "/admin/communities/{slug}/responses",
+    "/admin/communities/{slug}/export.csv",
+    "/admin/communities/{slug}/export.xlsx",
+    "/admin/communities/{slug}/export.jsonl",
+    "/admin/communities/{slug}/campaigns/new",
+    "/admin/communities/{slug}/campaigns/{campaign}/",
+    "/admin/communities/{slug}/campaigns/{campaign}/themes",
+    "/admin/communities/{slug}/poster",
+    "/admin/exports",
+]
+QUERY_KEYS = ["q", "campaign", "prompt", "channel", "since", "until", "page", "theme", "upto"]
+# Anything a browser address bar can carry, NUL and control characters included.
+ADDRESS_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+
+
+@pytest.fixture
+def signed_in(client, services):  # type: ignore[no-untyped-def]
+    from tests.admin_support import add_user, log_in
+
+    add_community(services)
+    add_campaign(services)
+    add_user(services, "fuzz@example.org", "admin")
+    log_in(client, "fuzz@example.org")
+    return client
+
+
+@pytest.mark.slow
+@FUZZ
+@given(
+    page=st.sampled_from(ADMIN_PAGES),
+    slug=st.sampled_from(["cumnock"]) | ADDRESS_TEXT,
+    campaign=st.sampled_from(["winter"]) | ADDRESS_TEXT,
+    query=st.dictionaries(st.sampled_from(QUERY_KEYS) | ADDRESS_TEXT, ADDRESS_TEXT, max_size=4),
+)
+def test_admin_pages_never_give_a_5xx_whatever_the_address(signed_in, page, slug, campaign, query):  # type: ignore[no-untyped-def]
+    tried("admin pages, arbitrary slugs and query strings")
+    path = page.format(slug=quote(slug, safe=""), campaign=quote(campaign, safe=""))
+    response = signed_in.get(path, query_string=query)
+    assert response.status_code < 500, (path, query)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(email=ADDRESS_TEXT, password=ADDRESS_TEXT, next_=ADDRESS_TEXT)
+def test_the_login_never_gives_a_5xx(client, services, email, password, next_):  # type: ignore[no-untyped-def]
+    tried("login form, arbitrary e-mails, passwords and next")
+    from tests.admin_support import csrf_token
+
+    token = csrf_token(client.get("/admin/login").get_data(as_text=True))
+    response = client.post(
+        "/admin/login",
+        query_string={"next": next_},
+        data={"email": email, "password": password, "csrf_token": token},
+    )
+    assert response.status_code in (200, 302, 400, 401, 429)
+
+
+def _mutated(update: dict, path: list, value: object) -> dict:  # type: ignore[type-arg]
+    node = update
+    for key in path[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return update
+        node = node[key]
+    node[path[-1]] = value
+    return update
+
+
+UPDATE_PATHS = st.sampled_from(
+    [
+        ["message"],
+        ["message", "chat"],
+        ["message", "chat", "id"],
+        ["message", "chat", "type"],
+        ["message", "from"],
+        ["message", "from", "id"],
+        ["message", "from", "language_code"],
+        ["message", "text"],
+        ["message", "photo"],
+        ["message", "voice"],
+        ["callback_query"],
+        ["callback_query", "from"],
+        ["callback_query", "message"],
+        ["callback_query", "data"],
+        ["my_chat_member"],
+        ["my_chat_member", "new_chat_member"],
+        ["edited_message"],
+    ]
+)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(
+    fixture=st.sampled_from(["text", "callback_join", "my_chat_member", "photo_caption", "voice"]),
+    changes=st.lists(st.tuples(UPDATE_PATHS, JSON), min_size=1, max_size=3),
+)
+def test_forged_updates_with_the_secret_never_give_a_5xx(live_client, town, fixture, changes):  # type: ignore[no-untyped-def]
+    tried("telegram webhook, real updates with fields replaced, with the secret")
+    update = load_telegram(fixture, update_id=next(_ids))
+    for path, value in changes:
+        update = _mutated(update, path, value)
+    response = live_client.post(
+        "/webhooks/telegram",
+        data=json.dumps(update),
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert response.status_code in (200, 400)

@@ -11,7 +11,7 @@ LONG_NAME = "Cumnock and New Cumnock"
 
 @pytest.mark.parametrize("name", texts.names())
 def test_each_system_text_fits_in_two_segments(name):
-    body = texts.text(name, name=LONG_NAME, keyword="AUCHINLECK2026")
+    body = texts.text(name, name=LONG_NAME, keyword="AUCHINLECK2026", count="1000")
     segments, encoding = texts.sms_segments(body)
     assert segments <= 2, f"{name}: {segments} {encoding} segments"
 

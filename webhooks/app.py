@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings, load_settings
 from webhooks import services as services_module
 from webhooks.services import Services
 
 MAX_BODY_BYTES = 256 * 1024
+TRUSTED_PROXIES_VARIABLE = "VOICES_TRUSTED_PROXIES"
+
+
+def trusted_proxies(value: str | None) -> int:
+    """How many proxies in front of the app may set X-Forwarded-*; 0 (none) unless configured."""
+    text = (value or "0").strip()
+    if not text.isdigit() or int(text) > 10:
+        raise ValueError(f"{TRUSTED_PROXIES_VARIABLE} must be a whole number from 0 to 10")
+    return int(text)
 
 
 def create_app(
@@ -31,8 +42,15 @@ def create_app(
         SESSION_COOKIE_SECURE=settings.is_production,
         JSON_SORT_KEYS=False,
     )
+    app.config["TRUSTED_PROXIES"] = trusted_proxies(os.environ.get(TRUSTED_PROXIES_VARIABLE))
     if test_config:
         app.config.update(test_config)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Without this, X-Forwarded-For is ignored: anyone could set it to dodge the login limits.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

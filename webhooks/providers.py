@@ -80,9 +80,11 @@ def telegram_update() -> Response | tuple[str, int]:
     try:
         data = json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
-        abort(400, "body is not JSON")
+        abort(400, "The body is not JSON.")
+    except RecursionError:
+        abort(400, "The JSON is nested too deeply.")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        abort(400, "not a Telegram update")
+        abort(400, "The body is not a Telegram update.")
     if svc.telegram is None:
         log.warning("telegram update %s ignored: TELEGRAM_BOT_TOKEN is not set", data["update_id"])
         return "", 200
@@ -97,7 +99,7 @@ def telegram_update() -> Response | tuple[str, int]:
         )
     except updates.NotAnUpdate as exc:
         log.warning("telegram update refused: %s", exc)
-        abort(400, "not a Telegram update")
+        abort(400, "The body is not a Telegram update.")
     if handled.answer is not None:
         return jsonify(handled.answer)
     return "", 200

@@ -1,4 +1,4 @@
-"""Hostile input at the door of the provider webhooks: oversized bodies 413, malformed forms 400.
+"""Hostile input at the door: oversized webhook bodies 413, malformed forms 400, NUL bytes 400.
 
 Flask's MAX_CONTENT_LENGTH refuses a body whose Content-Length is too big, but a chunked body has
 no Content-Length and is silently cut short; here it is read up to the limit and refused beyond.
@@ -42,6 +42,28 @@ def _twilio_form_or_400() -> None:
         abort(400, "the form body is not UTF-8")
 
 
+NUL_REFUSED = "The request contains a NUL character, which no page accepts."
+FORM_TYPES = frozenset({FORM_TYPE, "multipart/form-data"})
+
+
+def _has_nul(pairs: object) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in pairs)  # type: ignore[attr-defined]
+
+
+def refuse_nul() -> None:
+    """Refuse NUL in a page's address or form: PostgreSQL text cannot hold it, and no one types it.
+
+    The webhooks are exempt: residents' words keep it as U+FFFD instead (the conversation store).
+    """
+    if request.path.startswith(WEBHOOK_PREFIX):
+        return
+    if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
+        abort(400, NUL_REFUSED)
+    posted = request.method == "POST" and request.mimetype in FORM_TYPES
+    if posted and _has_nul(request.form.items(multi=True)):
+        abort(400, NUL_REFUSED)
+
+
 def guard_webhooks() -> None:
     """Refuse oversized or malformed webhook bodies before any handler reads them."""
     if not request.path.startswith(WEBHOOK_PREFIX) or request.method != "POST":
@@ -52,5 +74,6 @@ def guard_webhooks() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the guard."""
+    """Install the guards."""
     app.before_request(guard_webhooks)
+    app.before_request(refuse_nul)

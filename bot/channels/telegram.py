@@ -34,6 +34,105 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 T = TypeVar("T")
 
 
+MAX_JSON_DEPTH = 32  # a real update nests about 6 deep; deeper is an attack on the parsers
+_FILE_KINDS = ("voice", "video", "document", "audio", "sticker")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _chat_problem(chat: Any) -> str | None:
+    if not isinstance(chat, dict) or not _is_int(chat.get("id")):
+        return "a chat needs a numeric id"
+    return None if isinstance(chat.get("type"), str) else "a chat needs a type"
+
+
+def _user_problem(user: Any, required: bool) -> str | None:
+    if user is None and not required:
+        return None
+    if not isinstance(user, dict) or not _is_int(user.get("id")):
+        return "a user needs a numeric id"
+    language = user.get("language_code")
+    return None if language is None or isinstance(language, str) else "language_code is not text"
+
+
+def _message_problem(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return "a message is not an object"
+    problem = _chat_problem(message.get("chat")) or _user_problem(message.get("from"), False)
+    if problem:
+        return problem
+    for key in ("text", "caption"):
+        if message.get(key) is not None and not isinstance(message[key], str):
+            return f"{key} is not text"
+    photo = message.get("photo")
+    if photo is not None and not (
+        isinstance(photo, list) and all(isinstance(size, dict) for size in photo)
+    ):
+        return "photo is not a list of sizes"
+    for kind in _FILE_KINDS:
+        if message.get(kind) is not None and not isinstance(message[kind], dict):
+            return f"{kind} is not an object"
+    return None
+
+
+def _callback_problem(query: Any) -> str | None:
+    if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+        return "a callback query needs an id"
+    if query.get("data") is not None and not isinstance(query["data"], str):
+        return "callback data is not text"
+    message = query.get("message")
+    if message is not None and _chat_problem(
+        message.get("chat") if isinstance(message, dict) else 0
+    ):
+        return "the callback's message has no usable chat"
+    return _user_problem(query.get("from"), True)
+
+
+def _member_problem(member: Any) -> str | None:
+    if not isinstance(member, dict):
+        return "a chat member update is not an object"
+    new = member.get("new_chat_member")
+    if not isinstance(new, dict) or not isinstance(new.get("status"), str):
+        return "a chat member update needs new_chat_member.status"
+    return _chat_problem(member.get("chat"))
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in decoded JSON, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def update_problem(data: dict[str, Any]) -> str | None:
+    """Why this JSON is not an update parse_update can read, or None when it is.
+
+    python-telegram-bot trusts Telegram and checks no types, so a forged update without a chat
+    would otherwise fail deep inside the engine.
+    """
+    if json_depth(data) > MAX_JSON_DEPTH:
+        return "nested too deeply"
+    checks = {
+        "message": _message_problem,
+        "edited_message": _message_problem,
+        "callback_query": _callback_problem,
+        "my_chat_member": _member_problem,
+    }
+    for key, check in checks.items():
+        if data.get(key) is not None:
+            problem = check(data[key])
+            if problem:
+                return f"{key}: {problem}"
+    return None
+
+
 class Ignored(str):
     """The reason an update carries nothing for the engine (it is still answered 200)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.base import Context, cli, community_or_fail, fail, pass_ctx
+from bot.cli.terminal import inert
 
 
 @cli.group("safeguarding")
@@ -30,7 +31,7 @@ def safeguarding_list(ctx: Context, slug: str, show_all: bool) -> None:
             state = "acknowledged" if entry.acknowledged else "OPEN"
             click.echo(
                 f"#{entry.alert_id} {entry.created_at} {state} {entry.pseudonym} "
-                f"[{entry.categories}]: {entry.text}"
+                f"[{entry.categories}]: {inert(entry.text)}"
             )
 
 

@@ -18,6 +18,7 @@ from bot.cli.base import (
     parse_timezone,
     pass_ctx,
 )
+from bot.cli.terminal import inert_lines
 
 if TYPE_CHECKING:
     from storage.theme_groups import GroupShare
@@ -79,7 +80,7 @@ def themes(
     if fmt == "json":
         click.echo(json.dumps(found_themes.as_json(), ensure_ascii=False))
         return
-    click.echo(render_text(found_themes, groups))
+    click.echo(inert_lines(render_text(found_themes, groups)))
 
 
 def render_text(found: ThemeMap, groups: Mapping[str, Mapping[int, str]] | None = None) -> str:

@@ -51,6 +51,9 @@ def handle(
     returned `answer` instead of a Bot API request; button presses always need the Bot API
     (answerCallbackQuery). A resident who blocks the bot is opted out.
     """
+    problem = telegram.update_problem(data)
+    if problem is not None:
+        raise NotAnUpdate(problem)
     try:
         update = client.parse(data)
     except Exception as exc:

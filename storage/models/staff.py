@@ -26,6 +26,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Sessions carry the version they were opened under; logging out moves it on, ending them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class UserCommunity(Base):

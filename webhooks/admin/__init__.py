@@ -24,8 +24,8 @@ from webhooks.services import Services
 
 
 def init_app(app: Flask, built: Services) -> None:
-    """Register the admin pages, the login, CSRF and cookie settings; put the simulator behind
-    the login in production."""
+    """Register the admin pages, the login, CSRF and cookie settings; in production the simulator
+    is for admins only, as its messages reach any community."""
     production = built.settings.is_production
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # webhooks are signed instead
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
@@ -40,7 +40,9 @@ def init_app(app: Flask, built: Services) -> None:
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _form_expired)
-    built.extra.setdefault("simulator_allowed", lambda: bool(current_user.is_authenticated))
+    built.extra.setdefault(
+        "simulator_allowed", lambda: bool(getattr(current_user, "is_admin", False))
+    )
 
 
 def _form_expired(error: CSRFError) -> tuple[str, int]:

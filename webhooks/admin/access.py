@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import abort, session
 from flask_login import LoginManager, UserMixin, current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,10 @@ from webhooks.services import services
 login_manager = LoginManager()
 login_manager.login_view = "admin.login"
 login_manager.login_message = "Please log in to see that page."
-login_manager.session_protection = "strong"
+# Not "strong": flask-login would hash X-Forwarded-For, which any client sets, into the session
+# and log the user out when it changes. Sessions are ended on the server instead (SESSION_VERSION).
+login_manager.session_protection = None
+SESSION_VERSION = "session_version"
 
 
 @dataclass
@@ -47,9 +50,11 @@ class LoggedIn(UserMixin):
 def _load_user(user_id: str) -> LoggedIn | None:
     if not user_id.isdigit():
         return None
-    with services().db.session_scope() as session:
-        user = session.get(User, int(user_id))
-        return LoggedIn(user.id, user.email, user.role) if user else None
+    with services().db.session_scope() as db_session:
+        user = db_session.get(User, int(user_id))
+        if user is None or session.get(SESSION_VERSION) != user.session_version:
+            return None  # logged out elsewhere, or a cookie copied from before a logout
+        return LoggedIn(user.id, user.email, user.role)
 
 
 def me() -> LoggedIn:

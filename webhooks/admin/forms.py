@@ -18,6 +18,8 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from webhooks.admin.phone_numbers import e164_number
+
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
@@ -43,7 +45,9 @@ class CommunityForm(FlaskForm):
     timezone = SelectField(
         "Time zone", default="Europe/London", validate_choice=False, validators=[DataRequired()]
     )
-    sms_number = StringField("SMS number (E.164)", validators=[Optional(), Length(max=32)])
+    sms_number = StringField(
+        "SMS number (E.164)", validators=[Optional(), Length(max=32), e164_number]
+    )
 
 
 def _lower(value: str | None) -> str | None:
