@@ -149,20 +149,10 @@ def _attempt(
     limits: Limits | None,
 ) -> Reception:
     inbound = message.inbound
-    now = utcnow()
-    lookup = join_lookup(inbound.text)
     if db.is_postgresql:
         # The snapshot's SELECT and the common answer's one statement need no transaction.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            snapshot = snapshot_query.load(
-                connection,
-                address_hash=message.address_hash,
-                to=inbound.to,
-                lookup=lookup,
-                now=now,
-                limits=limits,
-            )
-            decision = _decided(snapshot, inbound)
+            snapshot, decision = _decided(connection, message, limits)
             via = _via(decision, answered_via, answers_at_most)
             if postgres.common_answer(decision):
                 try:
@@ -184,20 +174,22 @@ def _attempt(
         with db.engine.begin() as connection:
             return _apply(connection, vault, message, decision, via, answered_via, limits)
     with db.engine.begin() as connection:
-        snapshot = snapshot_query.load(
-            connection,
-            address_hash=message.address_hash,
-            to=inbound.to,
-            lookup=lookup,
-            now=now,
-            limits=limits,
-        )
-        decision = _decided(snapshot, inbound)
+        _, decision = _decided(connection, message, limits)
         via = _via(decision, answered_via, answers_at_most)
         return _apply(connection, vault, message, decision, via, answered_via, limits)
 
 
-def _decided(snapshot: Snapshot, inbound: Inbound) -> Decision:
+def _decided(connection: Any, message: Message, limits: Limits | None) -> tuple[Snapshot, Decision]:
+    """Read what the message's turn needs, and decide it."""
+    inbound = message.inbound
+    snapshot = snapshot_query.load(
+        connection,
+        address_hash=message.address_hash,
+        to=inbound.to,
+        lookup=join_lookup(inbound.text),
+        now=utcnow(),
+        limits=limits,
+    )
     decision = decide(snapshot, inbound)
     if decision.replies_withheld:
         log.warning(
@@ -208,7 +200,7 @@ def _decided(snapshot: Snapshot, inbound: Inbound) -> Decision:
             decision.community_id,
             decision.replies_withheld,
         )
-    return decision
+    return snapshot, decision
 
 
 def _via(decision: Decision, answered_via: str | None, answers_at_most: int | None) -> str | None:
