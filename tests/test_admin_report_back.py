@@ -44,6 +44,21 @@ def test_a_report_back_goes_to_everyone_who_answered_and_no_one_else(client, org
     assert report_backs(organiser) == [update]
 
 
+def test_a_second_report_back_needs_the_organiser_to_confirm_it(client, organiser):
+    Phone(organiser).join()
+    Phone(organiser).send("A ceilidh")
+    first = "The ceilidh band is booked for 12 Dec."
+    assert post_form(client, PAGE, {"text": first}, PAGE + "report-back").status_code == 302
+    again = "And the square gets lights too."
+    html = post_form(client, PAGE, {"text": again}, PAGE + "report-back").get_data(as_text=True)
+    assert "already sent on" in error_beside(html, "text")
+    assert again in html  # kept, with the tick to send it anyway
+    assert report_backs(organiser) == [first]
+    confirmed = {"text": again, "another": "y"}
+    assert post_form(client, PAGE, confirmed, PAGE + "report-back").status_code == 302
+    assert report_backs(organiser) == [first, again]
+
+
 def test_a_report_back_too_long_is_an_error_beside_it_and_the_text_is_kept(client, organiser):
     Phone(organiser).join()
     Phone(organiser).send("A ceilidh")

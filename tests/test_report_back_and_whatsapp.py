@@ -48,6 +48,17 @@ def test_report_back_reaches_those_who_answered_and_have_not_opted_out(services,
     code, out = run(
         "campaign", "report-back", "festival-ideas", "--community", "cumnock", "--text", UPDATE
     )
+    assert code == 2 and "already sent" in out and "confirm" in out, "a second one is asked for"
+    code, out = run(
+        "campaign",
+        "report-back",
+        "festival-ideas",
+        "--community",
+        "cumnock",
+        "--text",
+        UPDATE,
+        "--another",
+    )
     assert "0 resident(s)" in out, "the same update twice is queued once"
     sender = fast_sender(services, TEST_LIMITS)
     send_until_idle(sender, services)

@@ -165,13 +165,20 @@ def close(db: Database, campaign_id: int) -> Closed:
         return Closed(found.slug, found.title, already)
 
 
-def report_back(db: Database, campaign_id: int, text: str) -> int:
+def report_back(db: Database, campaign_id: int, text: str, *, another: bool = False) -> int:
     """Queue "you said, we did" to everyone who answered and is still joined; return how many.
 
-    Raises ReportBackError for an empty or over-long text; the same text twice queues nothing new.
+    Raises ReportBackError for an empty or over-long text, and for a second update to the same
+    campaign unless the organiser confirms it (`another`): each one costs a text to everyone.
     """
     with db.session_scope() as session:
         found = session.get(Campaign, campaign_id)
         if found is None:
             raise LookupError(f"campaign {campaign_id} no longer exists")
+        sent_at = progress.reported_back_at(session, found)
+        if sent_at is not None and not another:
+            raise ReportBackError(
+                f"an update for this campaign was already sent on {sent_at:%d %b %Y}; "
+                "confirm that you want to send another"
+            )
         return progress.report_back(session, found, text)

@@ -4,8 +4,9 @@ bot/insights/funnel.py)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
-from sqlalchemy import String, literal, select
+from sqlalchemy import String, func, literal, select
 from sqlalchemy.orm import Session
 
 from bot.sending.outbox import report_back_key_sql
@@ -35,6 +36,15 @@ def check_report_back_text(text: str) -> str:
             f"keep it within {limit} characters ({MAX_REPORT_BACK_SEGMENTS} segments)"
         )
     return body
+
+
+def reported_back_at(session: Session, campaign: Campaign) -> datetime | None:
+    """When the campaign's first "you said, we did" was queued, if it has been."""
+    return session.scalar(
+        select(func.min(OutboundMessage.created_at)).where(
+            OutboundMessage.campaign_id == campaign.id, OutboundMessage.kind == "report_back"
+        )
+    )
 
 
 def report_back(session: Session, campaign: Campaign, text: str) -> int:

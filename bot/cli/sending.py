@@ -98,8 +98,11 @@ def worker(ctx: Context) -> None:
 @click.argument("campaign_slug")
 @click.option("--community", "slug", required=True)
 @click.option("--text", "body", required=True, help="What you did with what you heard.")
+@click.option("--another", is_flag=True, help="Send a further update after one was sent already.")
 @pass_ctx
-def campaign_report_back(ctx: Context, campaign_slug: str, slug: str, body: str) -> None:
+def campaign_report_back(
+    ctx: Context, campaign_slug: str, slug: str, body: str, another: bool
+) -> None:
     """Send "you said, we did" to everyone who answered and has not opted out."""
     from bot.campaigns import operations
 
@@ -107,7 +110,7 @@ def campaign_report_back(ctx: Context, campaign_slug: str, slug: str, body: str)
         campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
     assert campaign_id is not None
     try:
-        queued = operations.report_back(ctx.services.db, campaign_id, body)
+        queued = operations.report_back(ctx.services.db, campaign_id, body, another=another)
     except operations.ReportBackError as exc:
         fail(str(exc))
     click.echo(

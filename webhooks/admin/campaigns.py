@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import texts
-from bot.campaigns import operations, prompt_files
+from bot.campaigns import operations, progress, prompt_files
 from bot.insights.funnel import funnel
 from storage.models import Campaign
 from webhooks.admin.access import community_or_404, organisers_only
@@ -104,6 +104,7 @@ def _campaign_page(
             zone=ZoneInfo(community.timezone),
             close_form=close_form or CloseForm(formdata=None),
             report_back_form=report_back_form or ReportBackForm(formdata=None),
+            reported_back_at=progress.reported_back_at(session, found),
         )
 
 
@@ -134,7 +135,9 @@ def report_back(slug: str, campaign_slug: str) -> Response | str:
     form = ReportBackForm()
     if form.validate_on_submit():
         try:
-            queued = operations.report_back(services().db, campaign_id, form.text.data.strip())
+            queued = operations.report_back(
+                services().db, campaign_id, form.text.data.strip(), another=form.another.data
+            )
         except operations.ReportBackError as exc:
             form.text.errors = [f"Not sent: {exc}."]
         else:

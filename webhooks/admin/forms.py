@@ -171,6 +171,7 @@ class ReportBackForm(FlaskForm):
         "Update to send",
         validators=[DataRequired(message="Write the update before sending it.")],
     )
+    another = BooleanField("Yes, send another update to everyone who answered")
 
 
 class ResponseFilterForm(FlaskForm):
