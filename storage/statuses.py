@@ -29,11 +29,13 @@ class OutboxStatus(StrEnum):
 
 
 class AssignmentStatus(StrEnum):
-    """A prompt put to a resident: waiting for an answer, answered, or given up on by nudges."""
+    """A prompt put to a resident: waiting for an answer, answered, given up on by nudges, or
+    passed over because an earlier answer branched around it (never asked)."""
 
     PENDING = "pending"
     ANSWERED = "answered"
     STALLED = "stalled"
+    SKIPPED = "skipped"
 
 
 class ResidentStatus(StrEnum):

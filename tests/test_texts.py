@@ -11,7 +11,16 @@ LONG_NAME = "Cumnock and New Cumnock"
 
 @pytest.mark.parametrize("name", texts.names())
 def test_each_system_text_fits_in_two_segments(name):
-    body = texts.text(name, name=LONG_NAME, keyword="AUCHINLECK2026", count="1000")
+    body = texts.text(
+        name,
+        name=LONG_NAME,
+        keyword="AUCHINLECK2026",
+        count="1000",
+        numbers="1, 2, 3, 4, 5, 6, 7, 8",
+        last="9",
+        low="1 (not at all)",
+        high="10 (every single day)",
+    )
     segments, encoding = texts.sms_segments(body)
     assert segments <= 2, f"{name}: {segments} {encoding} segments"
 

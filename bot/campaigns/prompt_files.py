@@ -6,29 +6,31 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.campaigns import question_files
+from bot.campaigns.yaml_reader import LANG_RE, PromptFileError, YamlReader
 from storage.models import Campaign, Community, Prompt, utcnow
 from storage.statuses import CampaignStatus
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_TEXT = 1600
-
-
-class PromptFileError(ValueError):
-    """A prompt file that does not fit; the message names the line and the reason."""
+PROMPT_KEYS = ("id", "text", "choices", "scale", "labels", "next")
 
 
 @dataclass(frozen=True)
 class PromptSpec:
     key: str
     text: dict[str, str]
+    # A closed question's choices or scale, as its prompt row keeps them (None: open).
+    form: dict[str, Any] | None = None
+    # Where answers lead: {choice or value: prompt id or "end"}, "*" for every answer.
+    branches: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,59 +56,9 @@ def parse_duration(value: str) -> int:
     return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
-class _Reader:
-    """Walks a composed YAML node tree so every complaint can name its line."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def fail(self, node: yaml.Node | None, reason: str) -> PromptFileError:
-        line = f"line {node.start_mark.line + 1}" if node is not None else "top"
-        return PromptFileError(f"{self.name}, {line}: {reason}")
-
-    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of keys to values")
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key_node, value_node in node.value:
-            key = self.scalar(key_node, "a key")
-            if key in out:
-                raise self.fail(key_node, f"{key!r} appears twice")
-            out[key] = (key_node, value_node)
-        return out
-
-    def scalar(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"{what} must be plain text")
-        return str(node.value)
-
-    def text(self, node: yaml.Node, what: str, default_language: str) -> dict[str, str]:
-        if isinstance(node, yaml.ScalarNode):
-            value = node.value.strip()
-            if not value:
-                raise self.fail(node, f"{what} is empty")
-            if len(value) > MAX_TEXT:
-                raise self.fail(node, f"{what} is longer than {MAX_TEXT} characters")
-            return {default_language: value}
-        entries = self.mapping(node, f"{what} (a text, or a map of language to text)")
-        texts: dict[str, str] = {}
-        for language, (key_node, value_node) in entries.items():
-            if not LANG_RE.match(language):
-                raise self.fail(key_node, f"{language!r} is not a language code like en or gd")
-            value = self.scalar(value_node, f"{what} in {language}").strip()
-            if not value:
-                raise self.fail(value_node, f"{what} in {language} is empty")
-            if len(value) > MAX_TEXT:
-                raise self.fail(value_node, f"{what} is longer than {MAX_TEXT} characters")
-            texts[language] = value
-        if not texts:
-            raise self.fail(node, f"{what} has no text")
-        return texts
-
-
 def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
     """Check a prompt file's text and return its campaign, or raise PromptFileError."""
-    reader = _Reader(name)
+    reader = YamlReader(name)
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -135,7 +87,7 @@ def parse_prompt_file(source: str, name: str = "prompt file") -> CampaignSpec:
     )
 
 
-def _top_level(reader: _Reader, root: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+def _top_level(reader: YamlReader, root: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     """The file's keys, checked: only known ones, and the required ones present."""
     top = reader.mapping(root, "the file")
     allowed = {"slug", "title", "language", "prompts", "nudge", "thanks", "description"}
@@ -148,7 +100,9 @@ def _top_level(reader: _Reader, root: yaml.Node) -> dict[str, tuple[yaml.Node, y
     return top
 
 
-def _heading(reader: _Reader, top: dict[str, tuple[yaml.Node, yaml.Node]]) -> tuple[str, str, str]:
+def _heading(
+    reader: YamlReader, top: dict[str, tuple[yaml.Node, yaml.Node]]
+) -> tuple[str, str, str]:
     """The campaign's slug, title and default language (en when not given)."""
     slug_node = top["slug"][1]
     slug = reader.scalar(slug_node, "slug").strip()
@@ -165,31 +119,37 @@ def _heading(reader: _Reader, top: dict[str, tuple[yaml.Node, yaml.Node]]) -> tu
     return slug, title, language
 
 
-def _prompts(reader: _Reader, prompts_node: yaml.Node, language: str) -> list[PromptSpec]:
-    """The prompts, in order, each with a unique id and its text per language."""
+def _prompts(reader: YamlReader, prompts_node: yaml.Node, language: str) -> list[PromptSpec]:
+    """The prompts, in order, each with a unique id, its text per language, and any choices."""
     if not isinstance(prompts_node, yaml.SequenceNode) or not prompts_node.value:
         raise reader.fail(prompts_node, "prompts must be a list with at least one prompt")
     prompts: list[PromptSpec] = []
-    seen: set[str] = set()
+    routes: list = []
     for item in prompts_node.value:
         fields = reader.mapping(item, "each prompt")
         for key, (key_node, _) in fields.items():
-            if key not in {"id", "text"}:
-                raise reader.fail(key_node, f"unknown prompt key {key!r} (expected id and text)")
+            if key not in PROMPT_KEYS:
+                raise reader.fail(
+                    key_node, f"unknown prompt key {key!r} (expected {', '.join(PROMPT_KEYS)})"
+                )
         if "id" not in fields or "text" not in fields:
             raise reader.fail(item, "each prompt needs an id and a text")
         key = reader.scalar(fields["id"][1], "prompt id").strip()
-        if not SLUG_RE.match(key.lower()) or len(key) > 64:
+        if not SLUG_RE.match(key.lower()) or len(key) > 64 or key == question_files.END:
             raise reader.fail(fields["id"][1], "prompt id must be letters, digits and dashes")
-        if key in seen:
+        if any(p.key == key for p in prompts):
             raise reader.fail(fields["id"][1], f"prompt id {key!r} is used twice")
-        seen.add(key)
-        prompts.append(PromptSpec(key, reader.text(fields["text"][1], f"prompt {key!r}", language)))
+        form = question_files.read_form(reader, fields, language, key)
+        branches = question_files.read_next(reader, fields, form, key)
+        routes.append((key, fields.get("next", (item, item))[1], form, branches))
+        text = reader.text(fields["text"][1], f"prompt {key!r}", language)
+        prompts.append(PromptSpec(key, text, form.stored() if form else None, branches))
+    question_files.check_routes(reader, routes)
     return prompts
 
 
 def _nudge(
-    reader: _Reader, nudge_node: yaml.Node, language: str
+    reader: YamlReader, nudge_node: yaml.Node, language: str
 ) -> tuple[int, int, dict[str, str]]:
     """The nudge section: seconds to wait, most nudges per prompt (1 unless given), its text."""
     nudge = reader.mapping(nudge_node, "nudge")
@@ -266,7 +226,8 @@ def launch(
         source=spec.source,
     )
     campaign.prompts = [
-        Prompt(position=index, key=p.key, text=dict(p.text)) for index, p in enumerate(spec.prompts)
+        Prompt(position=index, key=p.key, text=dict(p.text), form=p.form, branches=p.branches)
+        for index, p in enumerate(spec.prompts)
     ]
     session.add(campaign)
     session.flush()

@@ -60,6 +60,10 @@ class Prompt(Base):
     position: Mapped[int]
     key: Mapped[str] = mapped_column(String(64))
     text: Mapped[dict[str, Any]]
+    # A closed question's choices or scale (bot.conversation.choices.QuestionForm); None: open.
+    form: Mapped[dict[str, Any] | None]
+    # Where each answer leads: {choice or scale value: prompt key or "end"}, "*" for any answer.
+    branches: Mapped[dict[str, Any] | None]
 
     campaign: Mapped[Campaign] = relationship(back_populates="prompts")
 
@@ -92,6 +96,8 @@ class Assignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     nudges_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Answers to a closed question that matched no choice; the second one moves on.
+    unmatched_answers: Mapped[int] = mapped_column(Integer, server_default="0")
     last_nudged_at: Mapped[datetime | None]
     # The language the prompt was asked in (storage.languages.asked_language), kept so exports
     # show the text the resident saw instead of choosing it again.

@@ -63,6 +63,8 @@ class Response(Base):
     channel: Mapped[str] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
+    # A closed question's matched choice (file's default language) or scale value; else None.
+    choice: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Matched a safeguarding warning phrase: left out of routine exports.
     safeguarding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
