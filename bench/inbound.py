@@ -324,8 +324,9 @@ def bench_mixed(kind: str, args: argparse.Namespace, fake: FakeTelegram) -> dict
     database = BenchDatabase(kind, args.database_url, workdir)
     data_key = Fernet.generate_key().decode()
     try:
-        print(f"[{kind}] seeding {args.residents} residents, {args.prompts} prompts", flush=True)
-        senders = seed(database.url, data_key, args.residents, args.prompts)
+        form = "closed" if args.closed_questions else "open"
+        print(f"[{kind}] seeding {args.residents} residents, {args.prompts} {form} prompts")
+        senders = seed(database.url, data_key, args.residents, args.prompts, args.closed_questions)
         server = Server(app_env(database, data_key, fake), workdir)
         try:
             messages = Messages(senders)
@@ -442,8 +443,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--kinds",
         default="all",
-        help="mixed: comma-separated kinds (answer, stranger, join-keyword, join-yes, help, stop,"
-        " start, delete, confirm) or all",
+        help="mixed: comma-separated kinds (answer, choice, stranger, join-keyword, join-yes, help,"
+        " stop, start, delete, confirm) or all",
+    )
+    parser.add_argument(
+        "--closed-questions",
+        action="store_true",
+        help="mixed: every prompt offers four choices (the choice kind answers one; answer's"
+        " words then match none)",
     )
     args = parser.parse_args(argv)
     kinds = ["postgresql", "sqlite"] if args.db == "both" else [args.db]

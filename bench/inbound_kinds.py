@@ -3,6 +3,7 @@
 Kinds, in the order they run (each on SMS, then on Telegram):
 
 - answer: a joined resident answers their pending prompt (the default workload's message);
+- choice: the same, answering a closed question with a choice (run with --closed-questions);
 - stranger: the first message from a number never seen before ("who are you?" comes back);
 - join-keyword, join-yes: a new number texts the keyword (Telegram: `/start benchtown`), then YES;
 - help; stop, then start (the same residents); delete, then confirm (the same residents, erased).
@@ -51,6 +52,9 @@ KINDS = (
     Kind(
         "answer", "{n}: more benches by the river, please", "{n}: more benches, please", "answers"
     ),
+    # A closed question's answer (with --closed-questions): the number on SMS, a button's words
+    # on Telegram.
+    Kind("choice", "2", "Quite safe", "answers"),
     Kind("stranger", "Hello, who is this? {n}", "Hello, who is this? {n}", "stranger"),
     Kind("join-keyword", KEYWORD, f"/start {SLUG}", "new"),
     Kind("join-yes", "YES", "YES", "new"),
@@ -213,7 +217,8 @@ def selected(names: str) -> tuple[Kind, ...]:
     A kind that needs an earlier one (join-yes after join-keyword, start after stop, confirm
     after delete) brings it along.
     """
-    wanted = {n.strip() for n in names.split(",")} if names != "all" else {k.name for k in KINDS}
+    everyday = {k.name for k in KINDS if k.name != "choice"}  # choice needs closed questions
+    wanted = {n.strip() for n in names.split(",")} if names != "all" else everyday
     unknown = wanted - {k.name for k in KINDS}
     if unknown:
         raise SystemExit(f"unknown kind(s): {', '.join(sorted(unknown))}")

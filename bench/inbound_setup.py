@@ -75,8 +75,15 @@ class BenchDatabase:
         self._admin.dispose()
 
 
-def seed(url: str, data_key: str, residents: int, prompts: int) -> list[Sender]:
-    """Migrate, then create a town whose residents have joined and each have a prompt pending."""
+# With --closed-questions every prompt offers these: a choice answer's path, measured.
+CHOICES = {"choices": [{"en": c} for c in ("Very safe", "Quite safe", "Not safe", "Unsafe")]}
+
+
+def seed(
+    url: str, data_key: str, residents: int, prompts: int, closed: bool = False
+) -> list[Sender]:
+    """Migrate, then create a town whose residents have joined and each have a prompt pending
+    (closed questions with four choices when `closed`)."""
     db = Database(url)
     db.upgrade()
     ceiling_metadata.create_all(db.engine)
@@ -96,7 +103,12 @@ def seed(url: str, data_key: str, residents: int, prompts: int) -> list[Sender]:
             community_id=town.id, slug="bench", title="Bench", language="en", starts_at=now
         )
         campaign.prompts = [
-            Prompt(position=n, key=f"q{n}", text={"en": f"Question {n}: what would you change?"})
+            Prompt(
+                position=n,
+                key=f"q{n}",
+                text={"en": f"Question {n}: what would you change?"},
+                form=CHOICES if closed else None,
+            )
             for n in range(prompts)
         ]
         session.add(campaign)

@@ -150,3 +150,16 @@ def test_the_question_is_asked_with_its_choices_numbered_and_as_buttons():
     scale = _form(1).asked("How often do you use the park?", "en")
     assert scale.text.endswith("Reply a number from 1 (never) to 5 (every day)")
     assert scale.buttons == ("1", "2", "3", "4", "5")
+
+
+def test_the_segment_budget_counts_a_closed_question_with_its_choices():
+    from bot.campaigns import operations
+
+    long_choices = PARK.replace(
+        "choices: [Very safe, Quite safe, Not very safe, {en: Not at all safe, gd: Chan eil idir}]",
+        "choices: [" + ", ".join(f"A rather long way of saying choice {n}" for n in range(7)) + "]",
+    ).replace("next: {Not very safe: why, not at all safe: why}", "")
+    spec = parse_prompt_file(long_choices)
+    # The question alone is one segment; with its seven choices it is three.
+    assert operations.segments_over_budget(operations.campaign_texts(spec)) == {"prompt 'park'": 3}
+    assert operations.segments_over_budget(operations.campaign_texts(parse_prompt_file(PARK))) == {}

@@ -53,3 +53,25 @@ def test_after_erasure_the_simulator_shows_the_erasure_and_what_comes_next(
     assert any("been erased" in t for t in texts)
     last_erased = max(i for i, t in enumerate(texts) if "been erased" in t)
     assert "Reply YES to join" in texts[-1] and len(texts) - 1 > last_erased
+
+
+def test_a_closed_question_shows_its_choices_as_buttons_and_a_click_answers(
+    live_app,  # noqa: F811
+    browser_page,  # noqa: F811
+    services,
+):
+    from pathlib import Path
+
+    park = (Path(__file__).parents[1] / "prompts" / "park-after-dark.yaml").read_text()
+    add_community(services)
+    add_campaign(services, source=park)
+    page = browser_page
+    page.goto(f"{live_app}/simulator/")
+    page.get_by_role("button", name="CUMNOCK").click()
+    page.locator(".msg.bot", has_text="Reply YES to join").wait_for()
+    say(page, "YES")
+    page.locator(".msg.bot", has_text="Reply 1, 2, 3 or 4").wait_for()
+    page.get_by_role("button", name="Not at all safe").click()
+    page.locator(".msg.bot", has_text="What would make the park feel safer").wait_for()
+    say(page, "Lights")
+    page.locator(".msg.bot", has_text="friends group").wait_for()

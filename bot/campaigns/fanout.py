@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, func, literal, select, text
+from sqlalchemy import JSON, String, case, cast, func, literal, null, select, text
 from sqlalchemy.orm import Session
 
+from bot.conversation import choices
 from bot.sending.outbox import prompt_key_sql
 from bot.sending.quiet_hours import SendingHours
 from storage.db import insert_missing
@@ -42,6 +44,21 @@ def _text_in(texts: dict[str, str], language: object) -> object:
     return case(*((language == key, literal(body)) for key, body in texts.items()), else_="")
 
 
+def _options_in(buttons: dict[str, tuple[str, ...]], language: object, postgresql: bool) -> object:
+    """The outbox options (a closed question's buttons) in the assignment's language."""
+    if not buttons:
+        return null()
+    chosen = case(
+        *(
+            (language == key, literal(json.dumps({"buttons": list(b)})))
+            for key, b in buttons.items()
+        ),
+        else_=literal("null"),
+    )
+    # SQLite keeps JSON as text; PostgreSQL needs the text cast to its json type.
+    return cast(chosen, JSON) if postgresql else chosen
+
+
 def fan_out(
     session: Session, campaign: Campaign, now: datetime | None = None, in_parts: bool = False
 ) -> int:
@@ -64,8 +81,17 @@ def fan_out(
     assert community is not None
     send_at = SendingHours.of(community).next_open(now)
     postgresql = session.get_bind().dialect.name == "postgresql"
+    form = choices.QuestionForm.of(first.form, campaign.language)
+    asked = {key: choices.ask(first.text, form, key, campaign.language) for key in dict(first.text)}
     launch = _Launch(
-        campaign.id, campaign.community_id, campaign.language, first.id, dict(first.text), send_at
+        campaign.id,
+        campaign.community_id,
+        campaign.language,
+        first.id,
+        {key: found.text for key, found in asked.items()},
+        send_at,
+        {key: found.buttons for key, found in asked.items() if found.buttons},
+        postgresql,
     )
     parts = _parts(session, campaign.community_id) if in_parts and postgresql else []
     if len(parts) > 1:
@@ -107,6 +133,9 @@ class _Launch:
     prompt_id: int
     texts: dict[str, str]
     send_at: datetime
+    # A closed question's buttons in each language (empty for an open question).
+    buttons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    postgresql: bool = False
 
 
 def _fan_out_in_parts(
@@ -189,6 +218,7 @@ def _queue_assigned_prompts(
             Resident.channel,
             literal("prompt"),
             _text_in(launch.texts, Assignment.language),
+            _options_in(launch.buttons, Assignment.language, launch.postgresql),
             literal(OutboxStatus.QUEUED, String),
             dedupe,
             literal(launch.campaign_id),
@@ -217,6 +247,7 @@ def _queue_assigned_prompts(
             "channel",
             "kind",
             "text",
+            "options",
             "status",
             "dedupe_key",
             "campaign_id",

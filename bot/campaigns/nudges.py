@@ -34,8 +34,8 @@ from bot.campaigns.sweep_report import (
     WAIT_QUIET,
     SweepReport,
 )
-from bot.conversation import profile
-from bot.conversation.snapshot_query import next_prompt
+from bot.conversation import choices, profile
+from bot.conversation.prompt_order import next_prompt
 from bot.sending.outbox import (
     checkin_key,
     enqueue,
@@ -46,7 +46,7 @@ from bot.sending.outbox import (
 )
 from bot.sending.quiet_hours import SendingHours
 from storage.languages import asked_language, pick_text
-from storage.models import Assignment, Community, ProfileAnswer, Prompt, Resident, utcnow
+from storage.models import Assignment, Campaign, Community, ProfileAnswer, Prompt, Resident, utcnow
 from storage.statuses import AssignmentStatus, ResidentStatus
 
 __all__ = [
@@ -141,23 +141,31 @@ def _outbox_row(
         assert assignment is not None and campaign is not None
         number = assignment.nudges_sent + 1
         prompt = assignment.prompt
-        body = pick_text(campaign.nudge_text, resident.language, campaign.language) or _asked(
-            assignment, resident
-        )
+        asked = _asked(assignment, resident)
+        nudge = pick_text(campaign.nudge_text, resident.language, campaign.language)
+        # The nudge text was written for the campaign's opening question; on any other (a branch
+        # may have led there) the resident is reminded of the question they are actually on.
+        if nudge and (prompt.form is not None or prompt.position != _first_position(campaign)):
+            nudge = f"{texts.text('nudge_on_question', name=community.name)}\n{asked.text}"
+        body = nudge or asked.text
         return outbox_row(
             resident,
             body or "",
+            buttons=asked.buttons,
             kind="nudge",
             dedupe_key=nudge_key(resident.id, prompt.id, number),
             campaign_id=campaign.id,
             prompt_id=prompt.id,
             not_before=not_before,
         )
-    body, prompt = _checkin_text(session, community, resident, now, pending.get(resident.id))
+    body, prompt, buttons = _checkin_text(
+        session, community, resident, now, pending.get(resident.id)
+    )
     day = not_before.astimezone(SendingHours.of(community).zone).date()
     return outbox_row(
         resident,
         body,
+        buttons=buttons,
         kind="checkin",
         dedupe_key=checkin_key(resident.id, day),
         campaign_id=prompt.campaign_id if prompt is not None else None,
@@ -206,11 +214,11 @@ def _checkin_text(
     resident: Resident,
     now: datetime,
     pending: Assignment | None,
-) -> tuple[str, Prompt | None]:
+) -> tuple[str, Prompt | None, tuple[str, ...]]:
     """The check-in: a warm line and the resident's current prompt (put to them if need be)."""
     prompt = pending.prompt if pending is not None else next_prompt(session, resident, utcnow())
     if prompt is None:
-        return texts.text("checkin_open", name=community.name), None
+        return texts.text("checkin_open", name=community.name), None, ()
     if pending is None:
         # The check-in is the gentle one-off: the prompt it carries gets no nudges of its own.
         pending = Assignment(
@@ -224,8 +232,8 @@ def _checkin_text(
         )
         session.add(pending)
         session.flush()
-    question = _asked(pending, resident)
-    return f"{texts.text('checkin', name=community.name)} {question}", prompt
+    asked = _asked(pending, resident)
+    return f"{texts.text('checkin', name=community.name)} {asked.text}", prompt, asked.buttons
 
 
 def _first_prompts(
@@ -265,11 +273,12 @@ def _first_prompts(
         )
         session.add(assignment)
         session.flush()
-        body = _asked(assignment, resident)
+        asked = _asked(assignment, resident)
         enqueue(
             session,
             resident,
-            body,
+            asked.text,
+            buttons=asked.buttons,
             kind="prompt",
             dedupe_key=prompt_key(resident.id, prompt.id),
             campaign_id=prompt.campaign_id,
@@ -278,8 +287,15 @@ def _first_prompts(
         )
 
 
-def _asked(assignment: Assignment, resident: Resident) -> str:
-    """The assignment's prompt in the resident's language, noting that language on it."""
+def _asked(assignment: Assignment, resident: Resident) -> choices.Asked:
+    """The assignment's prompt in the resident's language (with any choices), noting that
+    language on it."""
     prompt = assignment.prompt
-    assignment.language = asked_language(resident.language, prompt.text, prompt.campaign.language)
-    return pick_text(prompt.text, assignment.language, prompt.campaign.language) or ""
+    default = prompt.campaign.language
+    assignment.language = asked_language(resident.language, prompt.text, default)
+    form = choices.QuestionForm.of(prompt.form, default)
+    return choices.ask(prompt.text, form, assignment.language, default)
+
+
+def _first_position(campaign: Campaign) -> int:
+    return min((prompt.position for prompt in campaign.prompts), default=0)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.campaigns import fanout, progress, prompt_files
+from bot.conversation import choices
 from bot.texts import SEGMENT_BUDGET, sms_segments
 from storage.db import Database
 from storage.models import Assignment, Campaign, Community, Resident, utcnow
@@ -65,12 +66,18 @@ def past_start(starts_at: datetime | None, zone: ZoneInfo) -> str | None:
 
 def campaign_texts(spec: prompt_files.CampaignSpec) -> dict[str, list[str]]:
     """Every text residents may get from the campaign, by what an organiser calls it."""
-    named = {f"prompt {p.key!r}": list(p.text.values()) for p in spec.prompts}
+    named = {f"prompt {p.key!r}": _asked_texts(p, spec.language) for p in spec.prompts}
     if spec.nudge_text:
         named["the nudge text"] = list(spec.nudge_text.values())
     if spec.thanks:
         named["the thank-you text"] = list(spec.thanks.values())
     return named
+
+
+def _asked_texts(prompt: prompt_files.PromptSpec, default: str) -> list[str]:
+    """A prompt in each of its languages as residents get it: a closed one with its choices."""
+    form = choices.QuestionForm.of(prompt.form, default)
+    return [choices.ask(prompt.text, form, key, default).text for key in prompt.text]
 
 
 def segments_over_budget(texts: dict[str, list[str]]) -> dict[str, int]:

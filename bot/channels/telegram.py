@@ -199,13 +199,29 @@ def parse_update(
     )
 
 
+# Telegram refuses callback data over 64 bytes; a long choice sends its number instead.
+# https://core.telegram.org/bots/api#inlinekeyboardbutton
+MAX_CALLBACK_BYTES = 64
+
+
 def reply_markup(buttons: tuple[str, ...]) -> InlineKeyboardMarkup | None:
-    """One row of inline buttons; pressing one sends its label back as a callback query."""
+    """Inline buttons; pressing one sends its label (or number) back as a callback query.
+
+    Short words (YES, NO, 1-5) share one row; a question's choices get a row each."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label.title(), callback_data=label) for label in buttons]]
-    )
+    keys = [
+        InlineKeyboardButton(
+            label.title() if label.isupper() else label,
+            callback_data=label if len(label.encode()) <= MAX_CALLBACK_BYTES else str(number),
+        )
+        for number, label in enumerate(buttons, 1)
+    ]
+    if (len(buttons) <= 3 and all(len(label) <= 12 for label in buttons)) or all(
+        label.isdigit() for label in buttons
+    ):
+        return InlineKeyboardMarkup([keys])
+    return InlineKeyboardMarkup([[key] for key in keys])
 
 
 def webhook_reply(outbound: Outbound) -> dict[str, Any]:

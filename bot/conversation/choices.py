@@ -200,3 +200,18 @@ def branch(branches: dict[str, str] | None, answer: str | None) -> str | None:
     if answer is not None and answer in branches:
         return branches[answer]
     return branches.get(ANY_ANSWER)
+
+
+def ask(
+    texts: dict[str, Any] | str | None,
+    form: QuestionForm | None,
+    language: str | None,
+    default: str,
+) -> Asked:
+    """A prompt as it is sent in `language`: its text, and a closed question's choices."""
+    body = pick_text(
+        texts if isinstance(texts, dict) else {default: texts or ""}, language, default
+    )
+    if form is None:
+        return Asked(body or "", ())
+    return form.asked(body or "", language)

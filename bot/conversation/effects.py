@@ -59,6 +59,10 @@ class StoreResponse:
     assignment_id: int | None = None
     campaign_id: int | None = None
     prompt_id: int | None = None
+    # A closed question's matched answer (None: open, or matched nothing).
+    choice: str | None = None
+    # False: it matched no choice and the question is asked once more, still pending.
+    settles: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,16 @@ class AssignPrompt:
     prompt_id: int
     campaign_id: int
     language: str | None = None
+    # The prompt was passed over by a branch before; a later branch leads back to it.
+    reopen: bool = False
+
+
+@dataclass(frozen=True)
+class SkipPrompts:
+    """An answer branched past these prompts of a campaign: they are never asked."""
+
+    campaign_id: int
+    prompt_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ Effect = (
     | OptOut
     | StoreResponse
     | AssignPrompt
+    | SkipPrompts
     | WithdrawUnsentPrompt
     | AskProfile
     | AnswerProfile

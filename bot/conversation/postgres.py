@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import JSON, bindparam, text
 from sqlalchemy.engine import Connection
 
 from bot.conversation.effects import AssignPrompt, Decision, Reply, StoreResponse, UpdateResident
@@ -34,9 +34,11 @@ def common_answer(decision: Decision) -> bool:
         decision.resident_id is not None
         and len(answers) == 1
         and answers[0].assignment_id is not None
+        and answers[0].settles
         and 1 <= len(replies) <= MAX_REPLIES
-        and all(not reply.buttons and reply.to_resident for reply in replies)
+        and all(reply.to_resident for reply in replies)
         and kinds.count(AssignPrompt) <= 1
+        and not any(isinstance(e, AssignPrompt) and e.reopen for e in decision.effects)
         and set(kinds) <= {UpdateResident, StoreResponse, AssignPrompt, Reply}
         and all(
             set(effect.values) <= _TOUCHED
@@ -82,6 +84,7 @@ def apply_common_answer(
         "prompt_id": answer.prompt_id,
         "language": language,
         "response_language": answer.language,
+        "choice": answer.choice,
         "next_prompt_id": following.prompt_id if following else None,
         "next_campaign_id": following.campaign_id if following else None,
         "next_language": following.language if following else None,
@@ -95,6 +98,7 @@ def apply_common_answer(
         params[f"text{number}"] = reply.text
         params[f"campaign{number}"] = reply.campaign_id
         params[f"prompt{number}"] = reply.prompt_id
+        params[f"options{number}"] = rows[number]["options"]
     written = connection.execute(COMMON_ANSWER[len(replies)], params).all()
     if len(written) != len(replies):
         raise StateChanged("stored before, or the pending prompt was answered meanwhile")
@@ -126,9 +130,9 @@ _COMMON_ANSWER_SQL = """WITH pending AS (
     RETURNING id
 ), response AS (
     INSERT INTO responses (community_id, resident_id, channel, language, text, received_at,
-                           campaign_id, prompt_id, safeguarding)
+                           campaign_id, prompt_id, choice, safeguarding)
     SELECT :community_id, :resident_id, :channel, :response_language, :text, :received_at,
-           :campaign_id, :prompt_id, false
+           :campaign_id, :prompt_id, CAST(:choice AS VARCHAR), false
     FROM answered
     RETURNING id
 ), next_assignment AS (
@@ -148,10 +152,10 @@ _COMMON_ANSWER_SQL = """WITH pending AS (
 INSERT INTO outbound_messages
     (community_id, resident_id, channel, kind, text, options, status, dedupe_key, provider_id,
      in_reply_to_id, campaign_id, prompt_id, attempts, created_at, sent_at)
-SELECT :community_id, :resident_id, :channel, reply.kind, reply.text, 'null'::json,
+SELECT :community_id, :resident_id, :channel, reply.kind, reply.text, reply.options,
        :reply_status, 'reply:' || msg.id || ':' || reply.n, :provider_id_sent, msg.id,
        reply.campaign_id, reply.prompt_id, :attempts, :now, :sent_at
-FROM msg, answered, (VALUES {rows}) AS reply (n, kind, text, campaign_id, prompt_id)
+FROM msg, answered, (VALUES {rows}) AS reply (n, kind, text, campaign_id, prompt_id, options)
 ORDER BY reply.n
 RETURNING id, in_reply_to_id, dedupe_key
 """
@@ -160,10 +164,13 @@ RETURNING id, in_reply_to_id, dedupe_key
 def _common_answer_statement(reply_count: int) -> Any:
     """The common answer's statement for `reply_count` replies."""
     rows = ", ".join(
-        f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER))"
+        f"({n}, :kind{n}, :text{n}, CAST(:campaign{n} AS INTEGER), CAST(:prompt{n} AS INTEGER), "
+        f"CAST(:options{n} AS JSON))"
         for n in range(reply_count)
     )
+    options = [bindparam(f"options{n}", type_=JSON) for n in range(reply_count)]
     return text(_COMMON_ANSWER_SQL.replace("{rows}", rows)).bindparams(
+        *options,
         bindparam("received_at", type_=InboundMessage.__table__.c.received_at.type),
         bindparam("now", type_=InboundMessage.__table__.c.received_at.type),
         bindparam("sent_at", type_=OutboundMessage.__table__.c.sent_at.type),

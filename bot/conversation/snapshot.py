@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.conversation.choices import QuestionForm
+
 # A prompt's text: one string, or texts by language code.
 Texts = dict[str, Any] | str | None
 
@@ -35,6 +37,15 @@ class PromptView:
     assignment_id: int | None = None
     # Its campaign send is still waiting in the outbox: the resident has not seen it.
     unsent: bool = False
+    key: str = ""
+    position: int = 0
+    # A closed question's choices or scale (None: open), and where its answers lead.
+    form: QuestionForm | None = None
+    branches: dict[str, str] | None = None
+    # Replies to it so far that matched none of its choices.
+    unmatched: int = 0
+    # Passed over by an earlier branch; a later branch may still lead back to it.
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,10 @@ class ResidentView:
     stalled: PromptView | None = None
     waiting_profile: ProfileQuestionView | None = None
     unasked_profile: tuple[ProfileQuestionView, ...] = ()
+    # Read only when the prompt being answered branches: the rest of its campaign not yet asked
+    # (in order), and the first prompt of the community's other campaigns, for a branch to end.
+    campaign_rest: tuple[PromptView, ...] = ()
+    after_campaign: PromptView | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ Only the rarer turns (joining, a stranger, a group question, no pending prompt) 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -23,16 +22,17 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.orm import Session
 
+from bot.conversation.choices import QuestionForm
+from bot.conversation.prompt_order import next_prompt_select
 from bot.conversation.snapshot import (
     CommunityView,
     Limits,
-    ProfileQuestionView,
     PromptView,
     ResidentView,
     Snapshot,
 )
+from bot.conversation.snapshot_rarer import with_rarer_parts
 from bot.conversation.words import JoinLookup
 from bot.sending import outbox
 from storage.models import (
@@ -42,11 +42,10 @@ from storage.models import (
     InboundMessage,
     OutboundMessage,
     ProfileAnswer,
-    ProfileQuestion,
     Prompt,
     Resident,
 )
-from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
+from storage.statuses import AssignmentStatus
 
 _residents = Resident.__table__
 _communities = Community.__table__
@@ -62,34 +61,6 @@ MAX_RECORDS = literal_column("20", Integer)
 RECENT_CAP = literal_column("100", Integer)
 
 
-def next_prompt_select(resident_id: Any, community_id: Any, now: Any) -> Any:
-    """The first prompt, in campaign order, of the community's running campaigns not yet put
-    to the resident: the one rule for "what they are asked next", as a SELECT of its id."""
-    cp, cc, asked = _prompts.alias("cp"), _campaigns.alias("cc"), _assignments.alias("asked")
-    return (
-        select(cp.c.id)
-        .join(cc, cp.c.campaign_id == cc.c.id)
-        .where(
-            cc.c.community_id == community_id,
-            cc.c.status == CampaignStatus.ACTIVE,
-            cc.c.starts_at <= now,
-            cp.c.id.not_in(
-                select(asked.c.prompt_id)
-                .where(asked.c.resident_id == resident_id)
-                .correlate_except(asked)
-            ),
-        )
-        .order_by(cc.c.starts_at, cc.c.id, cp.c.position)
-        .limit(_ONE)
-    )
-
-
-def next_prompt(session: Session, resident: Resident, now: datetime) -> Prompt | None:
-    """The prompt a resident would be asked next (nudges and check-ins ask it too)."""
-    prompt_id = session.scalar(next_prompt_select(resident.id, resident.community_id, now))
-    return session.get(Prompt, prompt_id) if prompt_id is not None else None
-
-
 def _next_prompt_joins(lateral: bool) -> tuple[list[tuple[Any, Any]], list[Any]]:
     """The next prompt correlated to each row: LATERAL on PostgreSQL, a subquery on SQLite."""
     r = _residents
@@ -98,23 +69,27 @@ def _next_prompt_joins(lateral: bool) -> tuple[list[tuple[Any, Any]], list[Any]]
     if lateral:
         cp = first.selected_columns[0].table
         cc = _campaigns.alias("next_campaign")
-        found = first.add_columns(cp.c.campaign_id, cp.c.text).lateral("next_prompt")
+        found = first.add_columns(
+            cp.c.campaign_id, cp.c.text, cp.c.key, cp.c.position, cp.c.form, cp.c.branches
+        ).lateral("next_prompt")
         joins = [(found, true()), (cc, cc.c.id == found.c.campaign_id)]
-        columns = [
-            found.c.id.label("next_prompt_id"),
-            found.c.campaign_id.label("next_campaign_id"),
-            found.c.text.label("next_text"),
-            cc.c.language.label("next_campaign_language"),
-        ]
-        return joins, columns
+        return joins, _next_columns(found, cc)
     np, nc = _prompts.alias("next_prompt"), _campaigns.alias("next_campaign")
-    columns = [
-        np.c.id.label("next_prompt_id"),
-        np.c.campaign_id.label("next_campaign_id"),
-        np.c.text.label("next_text"),
-        nc.c.language.label("next_campaign_language"),
+    joins = [(np, np.c.id == first.scalar_subquery()), (nc, nc.c.id == np.c.campaign_id)]
+    return joins, _next_columns(np, nc)
+
+
+def _next_columns(prompt: Any, campaign: Any) -> list[Any]:
+    return [
+        prompt.c.id.label("next_prompt_id"),
+        prompt.c.campaign_id.label("next_campaign_id"),
+        prompt.c.text.label("next_text"),
+        prompt.c.key.label("next_key"),
+        prompt.c.position.label("next_position"),
+        prompt.c.form.label("next_form"),
+        prompt.c.branches.label("next_branches"),
+        campaign.c.language.label("next_campaign_language"),
     ]
-    return [(np, np.c.id == first.scalar_subquery()), (nc, nc.c.id == np.c.campaign_id)], columns
 
 
 def _recent_messages() -> Any:
@@ -161,6 +136,11 @@ def _context_query(lateral: bool) -> Any:
             a.c.prompt_id,
             a.c.campaign_id,
             pp.c.text.label("pending_text"),
+            pp.c.key.label("pending_key"),
+            pp.c.position.label("pending_position"),
+            pp.c.form.label("pending_form"),
+            pp.c.branches.label("pending_branches"),
+            a.c.unmatched_answers,
             pc.c.language.label("campaign_language"),
             pc.c.thanks,
             *next_columns,
@@ -282,26 +262,35 @@ def _community(values: Any, prefix: str) -> CommunityView:
     )
 
 
+def _prompt_view(row: Any, prefix: str, **more: Any) -> PromptView:
+    """A prompt from the context row's `pending_…` or `next_…` columns."""
+    language = row.campaign_language if prefix == "pending" else row.next_campaign_language
+    values = row._mapping
+    return PromptView(
+        prompt_id=values["prompt_id" if prefix == "pending" else "next_prompt_id"],
+        campaign_id=values["campaign_id" if prefix == "pending" else "next_campaign_id"],
+        text=values[f"{prefix}_text"],
+        campaign_language=language,
+        key=values[f"{prefix}_key"],
+        position=values[f"{prefix}_position"],
+        form=QuestionForm.of(values[f"{prefix}_form"], language),
+        branches=values[f"{prefix}_branches"],
+        **more,
+    )
+
+
 def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentView:
     pending = None
     if row.assignment_id is not None:
-        pending = PromptView(
-            prompt_id=row.prompt_id,
-            campaign_id=row.campaign_id,
-            text=row.pending_text,
-            campaign_language=row.campaign_language,
+        pending = _prompt_view(
+            row,
+            "pending",
             thanks=row.thanks,
             assignment_id=row.assignment_id,
             unsent=bool(row.unsent_prompt),
+            unmatched=row.unmatched_answers or 0,
         )
-    following = None
-    if row.next_prompt_id is not None:
-        following = PromptView(
-            prompt_id=row.next_prompt_id,
-            campaign_id=row.next_campaign_id,
-            text=row.next_text,
-            campaign_language=row.next_campaign_language,
-        )
+    following = _prompt_view(row, "next") if row.next_prompt_id is not None else None
     view = ResidentView(
         id=row.id,
         community=_community(row._mapping, prefix="community_"),
@@ -316,67 +305,4 @@ def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentV
         pending=pending,
         next_prompt=following,
     )
-    return _with_rarer_parts(connection, view, bool(row.profile_waiting))
-
-
-def _with_rarer_parts(connection: Connection, view: ResidentView, waiting: bool) -> ResidentView:
-    """Group questions and a stalled prompt: read only for the turns that may need them."""
-    if waiting or view.status == ResidentStatus.INVITED:
-        view = replace(
-            view,
-            waiting_profile=_waiting_question(connection, view.id) if waiting else None,
-            unasked_profile=_unasked_questions(connection, view),
-        )
-    if view.pending is None and view.status == ResidentStatus.JOINED:
-        view = replace(view, stalled=_latest_stalled(connection, view.id))
-    return view
-
-
-def _question(row: Any) -> ProfileQuestionView:
-    choices = tuple(str(choice) for choice in (row.choices or {}).get("choices", []))
-    return ProfileQuestionView(id=row.id, text=row.text, choices=choices)
-
-
-def _waiting_question(connection: Connection, resident_id: int) -> ProfileQuestionView | None:
-    q = ProfileQuestion.__table__
-    row = connection.execute(
-        select(q.c.id, q.c.text, q.c.choices)
-        .join(ProfileAnswer, ProfileAnswer.question_id == q.c.id)
-        .where(ProfileAnswer.resident_id == resident_id, ProfileAnswer.answered_at.is_(None))
-        .limit(1)
-    ).first()
-    return _question(row) if row is not None else None
-
-
-def _unasked_questions(
-    connection: Connection, view: ResidentView
-) -> tuple[ProfileQuestionView, ...]:
-    q = ProfileQuestion.__table__
-    asked = select(ProfileAnswer.question_id).where(ProfileAnswer.resident_id == view.id)
-    rows = connection.execute(
-        select(q.c.id, q.c.text, q.c.choices)
-        .where(q.c.community_id == view.community.id, q.c.id.not_in(asked))
-        .order_by(q.c.position, q.c.id)
-    ).all()
-    return tuple(_question(row) for row in rows)
-
-
-def _latest_stalled(connection: Connection, resident_id: int) -> PromptView | None:
-    a, c = _assignments, _campaigns
-    row = connection.execute(
-        select(a.c.id, a.c.prompt_id, a.c.campaign_id, c.c.language, c.c.thanks)
-        .join(c, c.c.id == a.c.campaign_id)
-        .where(a.c.resident_id == resident_id, a.c.status == AssignmentStatus.STALLED)
-        .order_by(a.c.assigned_at.desc(), a.c.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return PromptView(
-        prompt_id=row.prompt_id,
-        campaign_id=row.campaign_id,
-        text=None,
-        campaign_language=row.language,
-        thanks=row.thanks,
-        assignment_id=row.id,
-    )
+    return with_rarer_parts(connection, view, bool(row.profile_waiting), now)

@@ -25,6 +25,7 @@ from bot.conversation.effects import (
     RaiseAlert,
     RecordConsent,
     Reply,
+    SkipPrompts,
     StoreResponse,
     UpdateResident,
     WithdrawUnsentPrompt,
@@ -134,12 +135,16 @@ class _Apply:
         inbound = self.message.inbound
         if effect.assignment_id is not None:
             table = Assignment.__table__
+            if effect.settles:
+                settled = dict(status=AssignmentStatus.ANSWERED, answered_at=inbound.received_at)
+            else:
+                settled = dict(unmatched_answers=table.c.unmatched_answers + 1)
             answered = self.connection.execute(
                 update(table)
                 .where(
                     table.c.id == effect.assignment_id, table.c.status != AssignmentStatus.ANSWERED
                 )
-                .values(status=AssignmentStatus.ANSWERED, answered_at=inbound.received_at)
+                .values(**settled)
             ).rowcount
             if answered != 1:
                 raise StateChanged("the prompt was answered meanwhile")
@@ -154,11 +159,28 @@ class _Apply:
                 "received_at": inbound.received_at,
                 "campaign_id": effect.campaign_id,
                 "prompt_id": effect.prompt_id,
+                "choice": effect.choice,
                 "safeguarding": False,
             },
         ).scalar_one()
 
     def AssignPrompt(self, effect: AssignPrompt) -> None:
+        table = Assignment.__table__
+        if effect.reopen:
+            reopened = self.connection.execute(
+                update(table)
+                .where(
+                    table.c.resident_id == self.resident_id,
+                    table.c.prompt_id == effect.prompt_id,
+                    table.c.status == AssignmentStatus.SKIPPED,
+                )
+                .values(
+                    status=AssignmentStatus.PENDING, assigned_at=self.now, language=effect.language
+                )
+            ).rowcount
+            if reopened != 1:
+                raise StateChanged("the prompt was asked meanwhile")
+            return
         self.connection.execute(
             Assignment.__table__.insert(),
             {
@@ -170,6 +192,22 @@ class _Apply:
                 "assigned_at": self.now,
                 "nudges_sent": 0,
             },
+        )
+
+    def SkipPrompts(self, effect: SkipPrompts) -> None:
+        self.connection.execute(
+            Assignment.__table__.insert(),
+            [
+                {
+                    "resident_id": self.resident_id,
+                    "prompt_id": prompt_id,
+                    "campaign_id": effect.campaign_id,
+                    "status": AssignmentStatus.SKIPPED,
+                    "assigned_at": self.now,
+                    "nudges_sent": 0,
+                }
+                for prompt_id in effect.prompt_ids
+            ],
         )
 
     def WithdrawUnsentPrompt(self, effect: WithdrawUnsentPrompt) -> None:

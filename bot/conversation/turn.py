@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from bot import texts
+from bot.conversation.choices import END, ask, branch
 from bot.conversation.effects import (
     AskProfile,
     AssignPrompt,
@@ -16,6 +17,7 @@ from bot.conversation.effects import (
     Decision,
     Erase,
     Reply,
+    SkipPrompts,
     StoreResponse,
     UpdateResident,
     WithdrawUnsentPrompt,
@@ -116,11 +118,20 @@ class Turn:
     def assign_next(self) -> PromptView | None:
         resident = self.resident
         assert resident is not None
-        following = resident.next_prompt
+        return self.assign(resident.next_prompt)
+
+    def assign(self, following: PromptView | None) -> PromptView | None:
+        """Put `following` to the resident, in the language it will be asked in."""
+        resident = self.resident
+        assert resident is not None
         if following is None:
             return None
         language = asked_language(resident.language, following.text, following.campaign_language)
-        self.effects.append(AssignPrompt(following.prompt_id, following.campaign_id, language))
+        self.effects.append(
+            AssignPrompt(
+                following.prompt_id, following.campaign_id, language, reopen=following.skipped
+            )
+        )
         self.pending = following
         return following
 
@@ -138,14 +149,17 @@ class Turn:
         if unseen is not None:
             self.effects.append(WithdrawUnsentPrompt(unseen.prompt_id))
         answering = None if unseen else (pending or resident.stalled)
-        self.store_words(answering)
+        choice = answering.form.match(words) if answering and answering.form else None
+        if answering is pending and self.asks_again(answering, choice):
+            return
+        self.store_words(answering, choice)
         if media:
             self.reply(texts.text("media_ack"))
         elif answering is None:
             self.reply(texts.text("open_ack", name=self.name))
         if answering is not None and self.pending is answering:
             self.pending = None
-        following = unseen or self.assign_next()
+        following = unseen or self.follow(answering, choice)
         if answering is not None:
             finished = following is None or following.campaign_id != answering.campaign_id
             if finished and not media:
@@ -154,7 +168,41 @@ class Turn:
         if following is not None:
             self.effects.append(self.prompt_reply(following))
 
-    def store_words(self, answering: PromptView | None) -> None:
+    def asks_again(self, pending: PromptView | None, choice: str | None) -> bool:
+        """A first reply that matches no choice is kept, and the question asked once more."""
+        if pending is None or pending.form is None or choice is not None or pending.unmatched:
+            return False
+        self.store_words(pending, None, settles=False)
+        asked = self.prompt_reply(pending)
+        # One message: it costs no more segments than two, and reads as one thought.
+        self.effects.append(
+            replace(asked, kind="reply", text=f"{texts.text('choice_again')}\n{asked.text}")
+        )
+        return True
+
+    def follow(self, answered: PromptView | None, choice: str | None) -> PromptView | None:
+        """The prompt that follows an answer: where its branch leads, else the next in order."""
+        resident = self.resident
+        assert resident is not None
+        target = branch(answered.branches, choice) if answered is not None else None
+        if target is None or answered is None:
+            return self.assign_next()
+        rest = resident.campaign_rest
+        found = next((p for p in rest if p.key == target), None)
+        if target != END and found is None:
+            return self.assign_next()  # already asked: carry on in order
+        passed = tuple(
+            p.prompt_id
+            for p in rest
+            if not p.skipped and (found is None or p.position < found.position)
+        )
+        if passed:
+            self.effects.append(SkipPrompts(answered.campaign_id, passed))
+        return self.assign(found if found is not None else resident.after_campaign)
+
+    def store_words(
+        self, answering: PromptView | None, choice: str | None = None, *, settles: bool = True
+    ) -> None:
         resident = self.resident
         assert resident is not None
         language = resident.language
@@ -168,17 +216,24 @@ class Turn:
                     answering.assignment_id,
                     answering.campaign_id,
                     answering.prompt_id,
+                    choice=choice,
+                    settles=settles,
                 )
             )
         self.set(last_heard_at=self.inbound.received_at)
-        self.answered = True
+        self.answered = settles
 
     def prompt_reply(self, prompt: PromptView) -> Reply:
         assert self.resident is not None
-        body = pick_text(prompt.text, self.resident.language, prompt.campaign_language) or ""
+        language = asked_language(self.resident.language, prompt.text, prompt.campaign_language)
+        asked = ask(prompt.text, prompt.form, language, prompt.campaign_language)
         # Carry the campaign and prompt so a prompt given as a reply counts in the funnel.
         return Reply(
-            body, kind="prompt", campaign_id=prompt.campaign_id, prompt_id=prompt.prompt_id
+            asked.text,
+            kind="prompt",
+            buttons=asked.buttons,
+            campaign_id=prompt.campaign_id,
+            prompt_id=prompt.prompt_id,
         )
 
     def introduced(self, intro: str, prompt: PromptView) -> None:
@@ -190,5 +245,3 @@ class Turn:
             self.effects.append(replace(asked, text=together))
         else:
             self.effects += [Reply(intro), asked]
-
-    # -- after the turn ------------------------------------------------------------------------

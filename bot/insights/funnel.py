@@ -78,7 +78,8 @@ def funnel(session: Session, campaign: Campaign) -> Funnel:
 
     return Funnel(
         campaign=campaign,
-        asked=sum(by_status.values()),
+        # A prompt a branch passed over was never put to the resident.
+        asked=sum(n for status, n in by_status.items() if status != "skipped"),
         waiting=count(WAITING) + count(("failed",), again=True),
         sent=count(LEFT_US),
         delivered=count(DELIVERED),

@@ -17,7 +17,9 @@
       const b = document.createElement("button");
       b.type = "button";
       b.className = "chip";
-      b.textContent = label.charAt(0) + label.slice(1).toLowerCase();
+      // Command words (YES) read as words; a question's choices keep their own case.
+      const shouting = label === label.toUpperCase() && /[A-Z]/.test(label);
+      b.textContent = shouting ? label.charAt(0) + label.slice(1).toLowerCase() : label;
       b.addEventListener("click", function () { send(label); });
       item.appendChild(b);
     });
