@@ -584,8 +584,19 @@ def _telegram_resident(services: Any) -> Message:
     return _message(services, "Barrachd chraobhan", channel="telegram", address=TG, language="gd")
 
 
+def _closed_answer(services: Any) -> Message:
+    """The festival answered, the park's closed question is pending: a choice, then a scale."""
+    from pathlib import Path
+
+    _launch(services, (Path(__file__).parents[1] / "prompts" / "park-after-dark.yaml").read_text())
+    for number, words in enumerate(["Fairy lights", "I could run a stall"]):
+        inbox.receive(services.db, services.vault, _sms(words, f"festival-{number}"), "twiml")
+    return _message(services, "quite safe")
+
+
 COMMON_TURNS = {
     "the next question of the campaign": lambda services: _message(services, "More trees"),
+    "a choice, then a scale with its buttons": _closed_answer,
     "thanks, then the next campaign's question": _answer_twice_then,
     "a Telegram resident who changed language": _telegram_resident,
 }
