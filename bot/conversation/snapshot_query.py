@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -201,34 +202,75 @@ def load(
             "since": since,
         },
     ).all()
+    if not rows:
+        return _for_a_new_contact(connection, address_hash, lookup, now, since, limits)
     limits = {
         "reply_limit": limits.replies if limits else None,
-        "recent_messages": rows[0].recent_messages if rows else 0,
+        "recent_messages": rows[0].recent_messages,
     }
-    if not rows and limits is not None:
-        limits["recent_messages"] = connection.execute(
-            _recent_messages(), {"address_hash": address_hash, "since": since}
-        ).scalar_one()
     join_community = None
-    if lookup is not None and (not rows or rows[0].keyword_community_id or lookup.explicit):
+    if lookup is not None and (rows[0].keyword_community_id or lookup.explicit):
         join_community = _find_community(connection, lookup)
     if join_community is not None:
         mine = next((row for row in rows if row.community_id == join_community.id), None)
         join_resident = _resident(connection, mine, now) if mine is not None else None
-        resident = _resident(connection, _choose(rows, to), now) if rows else None
         return Snapshot(
             now=now,
-            resident=resident,
+            resident=_resident(connection, _choose(rows, to), now),
             join_community=join_community,
             join_resident=join_resident,
             **limits,
         )
-    if not rows:
-        any_community = connection.execute(
-            select(exists().where(true()).select_from(_communities))
-        ).scalar_one()
-        return Snapshot(now=now, any_community=bool(any_community), **limits)
     return Snapshot(now=now, resident=_resident(connection, _choose(rows, to), now), **limits)
+
+
+def _new_contact_query() -> Any:
+    """For a contact with no record: their recent messages, whether any community exists, and
+    the community their words name, in one SELECT (one row, whatever it finds)."""
+    c = _communities
+    named = (
+        select(c)
+        .where(or_(c.c.slug == bindparam("slug"), c.c.keyword == bindparam("keyword")))
+        .limit(_ONE)
+        .subquery("named")
+    )
+    one = select(literal_column("1").label("one")).subquery("one")
+    return select(
+        _recent_messages().scalar_subquery().label("recent_messages"),
+        exists().where(true()).select_from(c).label("any_community"),
+        *named.c,
+    ).select_from(one.outerjoin(named, true()))
+
+
+NEW_CONTACT = _new_contact_query()
+
+
+def _for_a_new_contact(
+    connection: Connection,
+    address_hash: str,
+    lookup: JoinLookup | None,
+    now: datetime,
+    since: datetime,
+    limits: Limits | None,
+) -> Snapshot:
+    """A stranger's snapshot, or that of someone joining a community they named."""
+    row = connection.execute(
+        NEW_CONTACT,
+        {
+            "address_hash": address_hash,
+            "since": since,
+            "slug": lookup.slug if lookup else None,
+            "keyword": lookup.keyword if lookup and not lookup.slug else None,
+        },
+    ).one()
+    named = _community(row._mapping, prefix="") if row.id is not None else None
+    return Snapshot(
+        now=now,
+        join_community=named,
+        any_community=bool(row.any_community),
+        reply_limit=limits.replies if limits else None,
+        recent_messages=row.recent_messages,
+    )
 
 
 def _choose(rows: list[Row[Any]], to: str | None) -> Row[Any]:
