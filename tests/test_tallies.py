@@ -132,3 +132,40 @@ def test_counting_takes_the_same_few_queries_for_ten_or_a_hundred_residents(serv
         event.remove(services.db.engine, "before_cursor_execute", count)
     assert len(statements) == few <= 8
     assert park.answered == 100
+
+
+def test_with_two_group_questions_everyone_counts_once_overall_and_once_in_each(services):
+    from bot.conversation import profile
+    from storage.models import ProfileAnswer
+
+    seeded = Seeded.start(services)
+    seeded.answers("North", "Very safe", 6)
+    seeded.answers("South", "Quite safe", 5)
+    with services.db.session_scope() as session:
+        age = profile.set_question(
+            session, seeded.community_id, "age", "Which age group are you in?", ["Under 25", "25+"]
+        )
+        residents = session.scalars(select(Resident.id).order_by(Resident.id)).all()
+        for number, resident_id in enumerate(residents):
+            choice = "25+" if number < 7 else None  # four skipped the second question
+            session.add(ProfileAnswer(resident_id=resident_id, question_id=age.id, choice=choice))
+    (park, _) = tally(seeded)
+    assert counts(park) == {
+        "Very safe": 6,
+        "Quite safe": 5,
+        "Not very safe": 0,
+        "Not at all safe": 0,
+    }
+    area, ages = park.groups
+    assert [(row.label, row.counts[:2]) for row in area.rows] == [
+        ("North", (6, 0)),
+        ("South", (0, 5)),
+        ("Centre", (0, 0)),
+        ("no answer", (0, 0)),
+    ]
+    assert [(row.label, row.counts[:2]) for row in ages.rows] == [
+        ("Under 25", (0, 0)),
+        ("25+", (6, 1)),
+        ("no answer", (0, 4)),
+    ]
+    assert [row.cells()[0] for row in ages.rows] == [FEWER_THAN, "7", FEWER_THAN]

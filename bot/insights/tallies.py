@@ -112,33 +112,35 @@ def _latest_answers(campaign_id: int, prompt_ids: list[int]) -> Any:
     )
 
 
-def _overall_counts(session: Session, latest: Any) -> dict[tuple[int, str], int]:
-    """(prompt id, answer) -> residents whose latest answer it is."""
-    counted = session.execute(
-        select(latest.c.prompt_id, latest.c.choice, func.count()).group_by(
-            latest.c.prompt_id, latest.c.choice
-        )
-    ).all()
-    return {(prompt_id, choice): int(count) for prompt_id, choice, count in counted}
+def _counts(
+    session: Session, latest: Any, asked: list[Any]
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, int, str, str], int]]:
+    """Residents per prompt and answer, and per prompt, profile question, group and answer.
 
-
-def _group_counts(session: Session, latest: Any) -> dict[tuple[int, int, str, str], int]:
-    """(prompt id, profile question id, group, answer) -> residents in that group who gave it."""
-    counted = session.execute(
-        select(
-            latest.c.prompt_id,
-            ProfileAnswer.question_id,
-            ProfileAnswer.choice,
-            latest.c.choice,
-            func.count(),
+    One pass over the latest answers: each profile question (at most two) is an outer join, so
+    everyone is counted once overall and once in each question's group they chose.
+    """
+    joined = [aliased(ProfileAnswer) for _ in asked]
+    query = select(latest.c.prompt_id, latest.c.choice, *(a.choice for a in joined), func.count())
+    for answer, question in zip(joined, asked, strict=True):
+        query = query.outerjoin(
+            answer,
+            and_(
+                answer.resident_id == latest.c.resident_id,
+                answer.question_id == question.id,
+                answer.choice.is_not(None),
+            ),
         )
-        .join(ProfileAnswer, ProfileAnswer.resident_id == latest.c.resident_id)
-        .where(ProfileAnswer.choice.is_not(None))
-        .group_by(
-            latest.c.prompt_id, ProfileAnswer.question_id, ProfileAnswer.choice, latest.c.choice
-        )
-    ).all()
-    return {(p, q, group, choice): int(count) for p, q, group, choice, count in counted}
+    query = query.group_by(latest.c.prompt_id, latest.c.choice, *(a.choice for a in joined))
+    overall: dict[tuple[int, str], int] = {}
+    by_group: dict[tuple[int, int, str, str], int] = {}
+    for prompt_id, choice, *groups, count in session.execute(query):
+        overall[(prompt_id, choice)] = overall.get((prompt_id, choice), 0) + count
+        for question, group in zip(asked, groups, strict=True):
+            if group is not None:
+                key = (prompt_id, question.id, group, choice)
+                by_group[key] = by_group.get(key, 0) + count
+    return overall, by_group
 
 
 def _unmatched(
@@ -226,9 +228,8 @@ def tallies(session: Session, campaign: Campaign) -> list[QuestionTally]:
         return []
     prompt_ids = [prompt.id for prompt, _ in closed]
     latest = _latest_answers(campaign.id, prompt_ids)
-    overall = _overall_counts(session, latest)
     asked = profile.questions(session, campaign.community_id)
-    by_group = _group_counts(session, latest) if asked else {}
+    overall, by_group = _counts(session, latest, asked)
     unmatched_residents, unmatched = _unmatched(session, campaign.id, prompt_ids)
     found = []
     for prompt, form in closed:
