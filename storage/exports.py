@@ -40,9 +40,11 @@ COLUMNS = (
     "language",
     "received_at",
     "text",
+    "choice",
 )
 FORMATS = ("csv", "jsonl", "xlsx")
 _RECEIVED_AT = COLUMNS.index("received_at")
+_TEXT = COLUMNS.index("text")
 BATCH = 2000
 
 
@@ -130,6 +132,7 @@ def _postgresql_query(
         func.coalesce(Assignment.language, Response.language, ""),
         func.to_char(Response.received_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
         Response.text,
+        func.coalesce(Response.choice, ""),
     ]
     if empty_as_null:
         columns = [func.nullif(column, "") for column in columns]
@@ -156,7 +159,7 @@ def _postgresql_batches(session: Session, spec: ExportFilter) -> Generator[list[
         cursor.execute(str(compiled), compiled.params)
         while batch := cursor.fetchmany(BATCH):
             if spec.redact:
-                batch = [(*row[:-1], redact(row[-1])) for row in batch]
+                batch = [(*row[:_TEXT], redact(row[_TEXT]), *row[_TEXT + 1 :]) for row in batch]
             yield batch
     finally:
         cursor.close()
@@ -208,6 +211,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
             Response.language,
             type_coerce(Response.received_at, String),
             Response.text,
+            Response.choice,
         )
         .join(Community, Response.community_id == Community.id)
         .join(Resident, Response.resident_id == Resident.id)
@@ -230,6 +234,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
         language,
         received_at,
         text,
+        choice,
     ) in result:
         prompt_key, asked = prompts.lookup(prompt_id, asked_in, language)
         yield (
@@ -243,6 +248,7 @@ def _records(session: Session, spec: ExportFilter) -> Generator[tuple[Any, ...]]
             asked_in or language or "",
             _sqlite_iso_utc(received_at),
             redact(text) if redacting else text,
+            choice or "",
         )
 
 
@@ -303,7 +309,7 @@ def write_xlsx(records: Iterator[tuple[Any, ...]], target: str | IO[bytes]) -> i
     for col, name in enumerate(COLUMNS):
         sheet.write_string(0, col, name, bold)
     sheet.set_column(_RECEIVED_AT, _RECEIVED_AT, 19)
-    sheet.set_column(9, 9, 80)
+    sheet.set_column(_TEXT, _TEXT, 80)
     sheet.freeze_panes(1, 0)
     count = 0
     for count, record in enumerate(records, start=1):

@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from werkzeug.serving import make_server
 
+from storage.exports import COLUMNS
 from tests.admin_support import PASSWORD, add_user
 from tests.browser_check import CHROMIUM, skip_without_browser
 
@@ -169,12 +170,13 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     page.get_by_role("heading", name="Cumnock").wait_for()
     assert page.get_by_role("link", name="New campaign").count() == 0
     table = list(csv.reader(io.StringIO(download(page, "Download CSV").decode("utf-8"))))
-    assert table[1][-1] == "Lanterns along the river, please"
+    assert table[0][-1] == "choice" and table[1][-1] == ""  # an open question: no choice
+    assert table[1][COLUMNS.index("text")] == "Lanterns along the river, please"
     lines = download(page, "Download JSON Lines").decode("utf-8").splitlines()
     assert json.loads(lines[0])["prompt_id"] == "idea"
     workbook = load_workbook(io.BytesIO(download(page, "Download Excel")), read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
-    assert rows[1][-1] == "Lanterns along the river, please"
+    assert rows[1][COLUMNS.index("text")] == "Lanterns along the river, please"
     assert "+44" not in json.dumps(rows, default=str)
 
 

@@ -150,7 +150,7 @@ def test_csv_export_on_stdout_holds_exactly_what_was_typed(answered):
     assert result.exit_code == 0
     rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8"), newline="")))
     assert tuple(rows[0]) == COLUMNS
-    assert [r[-1] for r in rows[1:]] == [
+    assert [r[COLUMNS.index("text")] for r in rows[1:]] == [
         'A ceilidh, "with" fiddles, =1+1, and 🎻',
         "Call me on 07700 900123 or mail a@b.org, KA18 1AA",
     ]
@@ -172,6 +172,7 @@ def test_jsonl_export_has_the_contract_keys_in_order(answered, tmp_path):
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [tuple(r) for r in records] == [COLUMNS, COLUMNS]
     assert records[0]["text"] == 'A ceilidh, "with" fiddles, =1+1, and 🎻'
+    assert records[0]["choice"] == ""  # an open question's answer has no choice
 
 
 def test_xlsx_export_writes_text_as_strings_never_formulas(answered, tmp_path):
@@ -181,7 +182,7 @@ def test_xlsx_export_writes_text_as_strings_never_formulas(answered, tmp_path):
     sheet = load_workbook(out).active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == COLUMNS
-    assert values[1][-1] == 'A ceilidh, "with" fiddles, =1+1, and 🎻'
+    assert values[1][COLUMNS.index("text")] == 'A ceilidh, "with" fiddles, =1+1, and 🎻'
     assert sheet.cell(row=2, column=10).data_type == "s"
 
 

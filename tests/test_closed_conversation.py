@@ -239,3 +239,30 @@ prompts:
         "why": "skipped",
         "bins": "pending",
     }
+
+
+def test_tallies_and_the_export_count_what_residents_really_answered(park):
+    import csv
+    import io
+
+    from bot.insights.tallies import tallies
+    from storage.exports import ExportFilter, csv_export
+    from storage.models import Campaign
+
+    replies = ["4", "not at all safe", "quite safe", "b", "it depends", "Very safe", "1"]
+    for number, words in enumerate(replies):
+        phone = Phone(park, address=f"+4477009005{number:02d}")
+        phone.join()
+        phone.send(words)
+    with park.db.session_scope() as session:
+        campaign = session.scalar(select(Campaign))
+        park_tally = tallies(session, campaign)[0]
+        exported = b"".join(csv_export(session, ExportFilter(campaign.community_id)))
+    counts = {answer.key: answer.count for answer in park_tally.answers}
+    assert counts == {"Very safe": 2, "Quite safe": 2, "Not very safe": 0, "Not at all safe": 2}
+    assert park_tally.unmatched == ["it depends"]
+    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert sorted(row["choice"] for row in rows if row["choice"]) == sorted(
+        ["Not at all safe"] * 2 + ["Quite safe"] * 2 + ["Very safe"] * 2
+    )
+    assert [row["text"] for row in rows if not row["choice"]] == ["it depends"]

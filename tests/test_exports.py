@@ -13,6 +13,9 @@ from storage.export_read_ahead import read_ahead
 from storage.models import Response
 from tests.helpers import Phone, add_campaign, add_community
 
+TEXT = exports.COLUMNS.index("text")
+CHOICE = exports.COLUMNS.index("choice")
+
 
 def _threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "export-read-ahead"]
@@ -74,7 +77,7 @@ def test_every_response_is_exported_once_oldest_first(services, monkeypatch):
         exported = list(exports.rows(session, exports.ExportFilter(community_id=community_id)))
         stored = session.scalar(select(func.count(Response.id)))
     assert len(exported) == stored == 8
-    assert [row[-1] for row in exported] == [
+    assert [row[TEXT] for row in exported] == [
         f'answer {n}, with a comma and "quotes"\nand a line 🌳' for n in range(8)
     ]
     assert [row[0] for row in exported] == sorted(row[0] for row in exported)
@@ -90,7 +93,7 @@ def test_a_download_cut_short_leaves_the_session_usable(services, monkeypatch):
         records.close()
         assert not _threads()
         assert session.scalar(select(func.count(Response.id))) == 7
-    assert first[-1].startswith("answer 0")
+    assert first[TEXT].startswith("answer 0")
 
 
 def test_the_prompt_asked_is_chosen_by_language_as_the_bot_chose_it(services):
@@ -159,6 +162,14 @@ def test_the_prompt_asked_is_chosen_by_language_as_the_bot_chose_it(services):
     assert [row[2] for row in exported] == ["festival-ideas"] * 8 + [""]
 
 
+AWKWARD_CHOICES = [None, "Not at all safe", 'Quite "safe", mostly', "5", "", "Très sûr 🌳"]
+
+
+def _choice(number: int) -> str | None:
+    """A matched choice for some responses (awkward ones too), none for open answers."""
+    return AWKWARD_CHOICES[number % len(AWKWARD_CHOICES)]
+
+
 def _responses(services, texts: list[str]) -> int:  # type: ignore[no-untyped-def]
     """One resident's responses with these texts, a second apart from 09:00:00 UTC."""
     from datetime import UTC, datetime, timedelta
@@ -180,6 +191,7 @@ def _responses(services, texts: list[str]) -> int:  # type: ignore[no-untyped-de
                     channel="telegram",
                     language=None if number % 2 else "cy",
                     text=text,
+                    choice=_choice(number),
                     received_at=started + timedelta(seconds=number),
                 )
             )
@@ -200,7 +212,7 @@ def test_since_and_until_mean_utc_whatever_the_database_session_s_time_zone(serv
     with services.db.session_scope() as session:
         if services.db.is_postgresql:
             session.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
-        exported = [row[-1] for row in exports.rows(session, spec)]
+        exported = [row[TEXT] for row in exports.rows(session, spec)]
         csv_lines = "".join(exports.csv_chunks(exports.rows(session, spec))).splitlines()
     assert exported == ["answer 2", "answer 3"]
     assert len(csv_lines) == 3
@@ -247,8 +259,9 @@ def test_csv_from_the_database_is_byte_for_byte_what_the_csv_module_writes(servi
     assert written == expected
     parsed = list(csv.reader(io.StringIO(written.decode(), newline="")))
     assert parsed[0] == list(exports.COLUMNS)
-    assert [row[-1] for row in parsed[1:-1]] == AWKWARD_TEXTS
-    assert ("07700 900123" in parsed[-1][-1]) is not redact
+    assert [row[TEXT] for row in parsed[1:-1]] == AWKWARD_TEXTS
+    assert ("07700 900123" in parsed[-1][TEXT]) is not redact
+    assert [row[CHOICE] for row in parsed[1:]] == [_choice(n) or "" for n in range(len(parsed) - 1)]
     assert written.count(b"\r\n") >= len(AWKWARD_TEXTS) + 2
 
 
@@ -303,11 +316,12 @@ def test_the_export_shows_the_prompt_in_the_language_it_was_asked_in(services):
     phone.send("Brighter lamps by the gate")
     with services.db.session_scope() as session:
         exported = list(exports.rows(session, exports.ExportFilter(community_id=community_id)))
-    assert [(row[3], row[4], row[7], row[9]) for row in exported] == [
+    assert [(row[3], row[4], row[7], row[TEXT], row[CHOICE]) for row in exported] == [
         (
             "park",
             "Dè cho sàbhailte 's a tha a' phàirc an dèidh dorcha?",
             "gd",
             "Brighter lamps by the gate",
+            "",
         )
     ]

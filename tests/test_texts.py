@@ -20,6 +20,8 @@ def test_each_system_text_fits_in_two_segments(name):
         last="9",
         low="1 (not at all)",
         high="10 (every single day)",
+        answer="Not very safe, and worse in winter",
+        percent="100",
     )
     segments, encoding = texts.sms_segments(body)
     assert segments <= 2, f"{name}: {segments} {encoding} segments"

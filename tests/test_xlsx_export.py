@@ -26,7 +26,7 @@ def test_the_workbook_has_dates_a_frozen_header_and_filters(answered, tmp_path):
     assert received.is_date
     assert abs((datetime.now(UTC).replace(tzinfo=None) - received.value).total_seconds()) < 600
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:J{sheet.max_row}"
+    assert sheet.auto_filter.ref == f"A1:K{sheet.max_row}"  # every column, choice last
     assert sheet.max_row == 3  # the header and two answers
 
 

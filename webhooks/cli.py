@@ -9,6 +9,7 @@ import click
 from bot.cli import (  # noqa: F401  (they register the sub-commands)
     commands,
     reach,
+    results,
     run,
     safety,
     sending,

@@ -7,13 +7,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from bot import texts
 from bot.campaigns import operations, progress, prompt_files
+from bot.insights import tallies
 from bot.insights.funnel import funnel
 from storage.models import Campaign
+from storage.small_groups import FEWER_THAN
 from webhooks.admin.access import community_or_404, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.campaign_form import (
@@ -24,6 +27,7 @@ from webhooks.admin.campaign_form import (
     starters,
     starts_at,
 )
+from webhooks.admin.charts import tally_chart
 from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm
 from webhooks.services import services
 
@@ -96,6 +100,7 @@ def _campaign_page(
     with services().db.session_scope() as session:
         community = community_or_404(session, slug)
         found = _campaign_or_404(session, community.id, campaign_slug)
+        tallied = tallies.tallies(session, found)
         return render_template(
             "admin/campaign.html",
             community=community,
@@ -105,7 +110,15 @@ def _campaign_page(
             close_form=close_form or CloseForm(formdata=None),
             report_back_form=report_back_form or ReportBackForm(formdata=None),
             reported_back_at=progress.reported_back_at(session, found),
+            tallies=[(tally, _chart(tally)) for tally in tallied],
+            quotes=tallies.quotes(tallied),
+            fewer_than=FEWER_THAN,
         )
+
+
+def _chart(tally: tallies.QuestionTally) -> Markup:
+    rows = [(answer.label, answer.count, answer.percent) for answer in tally.answers]
+    return tally_chart(rows, f"{tally.question}: answers of {tally.answered} resident(s)")
 
 
 def _campaign_id(slug: str, campaign_slug: str) -> int:

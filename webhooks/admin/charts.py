@@ -53,3 +53,33 @@ def replies_chart(series: list[tuple[date, int]], label: str) -> Markup:
         parts.append(_label(WIDTH, HEIGHT - 6, "end", f"{series[-1][0]:%d %b}"))
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# A tally: one answer a row, its words above its bar, so long answers never crowd the bars.
+ROW_HEIGHT, BAR_HEIGHT = 46, 16
+
+
+def tally_chart(rows: list[tuple[str, int, int]], label: str) -> Markup:
+    """A horizontal SVG bar chart of (answer, count, percent) rows, with a text alternative."""
+    top = max((count for _, count, _ in rows), default=0) or 1
+    height = ROW_HEIGHT * len(rows) + 4
+    # The right margin fits "100% (20,000)" after the longest bar.
+    pad_right = round(len(f"100% ({top:,})") * FONT * DIGIT_EM) + 8
+    plot_w = WIDTH - pad_right
+    parts = [
+        f'<svg class="chart tally" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+    ]
+    for index, (answer, count, share) in enumerate(rows):
+        y = index * ROW_HEIGHT
+        bar_y = y + FONT + 8
+        width = plot_w * count / top
+        parts.append(_label(0, y + FONT, "start", answer))
+        parts.append(
+            f'<rect x="0" y="{bar_y}" width="{max(width, 1):.1f}" height="{BAR_HEIGHT}" '
+            f'fill="{BAR_COLOUR}"><title>{escape(answer)}: {count}</title></rect>'
+        )
+        parts.append(_label(width + 6, bar_y + BAR_HEIGHT - 2, "start", f"{share}% ({count:,})"))
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -40,3 +40,25 @@
     update(field, output);
   });
 })();
+
+// Ready sentences quoting a tally: a click puts the sentence into the update at the cursor,
+// then the segment count is brought up to date as if it had been typed.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-insert-into]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-insert-into"));
+      if (!field) { return; }
+      var sentence = button.getAttribute("data-text");
+      var start = field.selectionStart, end = field.selectionEnd;
+      var before = field.value.slice(0, start), after = field.value.slice(end);
+      if (before && !/\s$/.test(before)) { sentence = " " + sentence; }
+      if (after && !/^\s/.test(after)) { sentence = sentence + " "; }
+      field.value = before + sentence + after;
+      var caret = before.length + sentence.length;
+      field.focus();
+      field.setSelectionRange(caret, caret);
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  });
+})();
