@@ -70,20 +70,37 @@ def _unasked_questions(
     return tuple(_question(row) for row in rows)
 
 
+# A prompt's own columns, as every PromptView built here reads them.
+_PROMPT_COLUMNS = (
+    _prompts.c.id.label("prompt_id"),
+    _prompts.c.campaign_id,
+    _prompts.c.text,
+    _prompts.c.key,
+    _prompts.c.position,
+    _prompts.c.form,
+    _prompts.c.branches,
+)
+
+
+def prompt_view(row: Any, language: str, **more: Any) -> PromptView:
+    """A prompt as the engine sees it, from a row with the _PROMPT_COLUMNS."""
+    return PromptView(
+        prompt_id=row.prompt_id,
+        campaign_id=row.campaign_id,
+        text=row.text,
+        campaign_language=language,
+        key=row.key,
+        position=row.position,
+        form=QuestionForm.of(row.form, language),
+        branches=row.branches,
+        **more,
+    )
+
+
 def _latest_stalled(connection: Connection, resident_id: int) -> PromptView | None:
     a, c = _assignments, _campaigns
     row = connection.execute(
-        select(
-            a.c.id,
-            a.c.prompt_id,
-            a.c.campaign_id,
-            c.c.language,
-            c.c.thanks,
-            _prompts.c.key,
-            _prompts.c.position,
-            _prompts.c.form,
-            _prompts.c.branches,
-        )
+        select(*_PROMPT_COLUMNS, a.c.id.label("assignment_id"), c.c.language, c.c.thanks)
         .join(c, c.c.id == a.c.campaign_id)
         .join(_prompts, _prompts.c.id == a.c.prompt_id)
         .where(a.c.resident_id == resident_id, a.c.status == AssignmentStatus.STALLED)
@@ -92,17 +109,10 @@ def _latest_stalled(connection: Connection, resident_id: int) -> PromptView | No
     ).first()
     if row is None:
         return None
-    return PromptView(
-        prompt_id=row.prompt_id,
-        campaign_id=row.campaign_id,
+    # Its text is not needed: a late answer to it is never asked again.
+    return replace(
+        prompt_view(row, row.language, thanks=row.thanks, assignment_id=row.assignment_id),
         text=None,
-        campaign_language=row.language,
-        thanks=row.thanks,
-        assignment_id=row.id,
-        key=row.key,
-        position=row.position,
-        form=QuestionForm.of(row.form, row.language),
-        branches=row.branches,
     )
 
 
@@ -113,7 +123,7 @@ def _with_routes(
     order, and the prompt the resident would get after the campaign ends."""
     p, a = _prompts, _assignments
     rows = connection.execute(
-        select(p.c.id, p.c.key, p.c.position, p.c.text, p.c.form, p.c.branches, a.c.status)
+        select(*_PROMPT_COLUMNS, a.c.status)
         .outerjoin(a, (a.c.prompt_id == p.c.id) & (a.c.resident_id == view.id))
         .where(
             p.c.campaign_id == answering.campaign_id,
@@ -124,18 +134,7 @@ def _with_routes(
     ).all()
     language = answering.campaign_language
     rest = tuple(
-        PromptView(
-            prompt_id=row.id,
-            campaign_id=answering.campaign_id,
-            text=row.text,
-            campaign_language=language,
-            key=row.key,
-            position=row.position,
-            form=QuestionForm.of(row.form, language),
-            branches=row.branches,
-            skipped=row.status == AssignmentStatus.SKIPPED,
-        )
-        for row in rows
+        prompt_view(row, language, skipped=row.status == AssignmentStatus.SKIPPED) for row in rows
     )
     after = next_prompt_select(view.id, view.community.id, now, answering.campaign_id)
     return replace(view, campaign_rest=rest, after_campaign=_first_prompt(connection, after))
@@ -143,30 +142,10 @@ def _with_routes(
 
 def _first_prompt(connection: Connection, found: Any) -> PromptView | None:
     """The prompt `found` (a SELECT of one prompt id) selects, as the engine sees it."""
-    p, c = _prompts, _campaigns
+    c = _campaigns
     row = connection.execute(
-        select(
-            p.c.id,
-            p.c.campaign_id,
-            p.c.text,
-            p.c.key,
-            p.c.position,
-            p.c.form,
-            p.c.branches,
-            c.c.language,
-        )
-        .join(c, c.c.id == p.c.campaign_id)
-        .where(p.c.id == found.scalar_subquery())
+        select(*_PROMPT_COLUMNS, c.c.language)
+        .join(c, c.c.id == _prompts.c.campaign_id)
+        .where(_prompts.c.id == found.scalar_subquery())
     ).first()
-    if row is None:
-        return None
-    return PromptView(
-        prompt_id=row.id,
-        campaign_id=row.campaign_id,
-        text=row.text,
-        campaign_language=row.language,
-        key=row.key,
-        position=row.position,
-        form=QuestionForm.of(row.form, row.language),
-        branches=row.branches,
-    )
+    return prompt_view(row, row.language) if row is not None else None
