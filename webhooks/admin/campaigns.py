@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,11 @@ from werkzeug.wrappers import Response
 from bot import texts
 from bot.campaigns import operations, progress, prompt_files
 from bot.insights.funnel import funnel
+from bot.insights.quotes import candidates
+from bot.insights.results import campaign_updates
 from storage.models import Campaign
-from webhooks.admin.access import community_or_404, organisers_only
+from storage.small_groups import SMALL_GROUP
+from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.campaign_form import (
     check,
@@ -24,7 +28,8 @@ from webhooks.admin.campaign_form import (
     starters,
     starts_at,
 )
-from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm
+from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm, UpdateForm
+from webhooks.results import forget_results
 from webhooks.services import services
 
 WHERE_PREFIX = re.compile(r"^.*?, (line \d+|top): ")
@@ -91,6 +96,7 @@ def _campaign_page(
     campaign_slug: str,
     close_form: CloseForm | None = None,
     report_back_form: ReportBackForm | None = None,
+    update_form: UpdateForm | None = None,
 ) -> str:
     """The campaign page, with forms that may carry what the organiser typed and its errors."""
     with services().db.session_scope() as session:
@@ -105,7 +111,17 @@ def _campaign_page(
             close_form=close_form or CloseForm(formdata=None),
             report_back_form=report_back_form or ReportBackForm(formdata=None),
             reported_back_at=progress.reported_back_at(session, found),
+            update_form=update_form
+            or UpdateForm(formdata=None, happened_on=_today(community.timezone)),
+            updates=campaign_updates(session, found.id),
+            quotes=candidates(session, found.id),
+            small_group=SMALL_GROUP,
         )
+
+
+def _today(timezone: str) -> date:
+    """Today in the community's time zone: the date a new update starts with."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def _campaign_id(slug: str, campaign_slug: str) -> int:
@@ -136,11 +152,17 @@ def report_back(slug: str, campaign_slug: str) -> Response | str:
     if form.validate_on_submit():
         try:
             queued = operations.report_back(
-                services().db, campaign_id, form.text.data.strip(), another=form.another.data
+                services().db,
+                campaign_id,
+                form.text.data.strip(),
+                another=form.another.data,
+                public_base_url=services().settings.public_base_url,
+                author_id=me().id,
             )
         except operations.ReportBackError as exc:
             form.text.errors = [f"Not sent: {exc}."]
         else:
             flash(f"Your update is on its way to {queued} resident(s) who answered.")
+            forget_results(slug)
             return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))
     return _campaign_page(slug, campaign_slug, report_back_form=form)
