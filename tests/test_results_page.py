@@ -108,7 +108,7 @@ def test_only_approved_quotes_from_residents_who_agreed_appear(client, services)
 
 def test_a_quote_goes_when_its_resident_stops_or_erases(client, services):
     town(services)
-    phones = residents_answer(services, MUSIC + ["Music from the school choir"])
+    phones = residents_answer(services, [*MUSIC, "Music from the school choir"])
     approve(services, MUSIC[1])
     approve(services, MUSIC[2])
     client.application.extensions["voices_results_cache"].forget("cumnock")

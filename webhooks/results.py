@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, request
 from werkzeug.wrappers import Response
 
 from bot.insights.results import ResultsPage, results_page
@@ -87,7 +88,7 @@ def results(slug: str) -> Response:
     """A published community's results; 404, the same page, for unpublished and unknown ones."""
     entry = results_cache().get(slug, _read_state, _build)
     if entry.page is None:
-        response = Response(render_template("results/not_found.html", small_group=SMALL_GROUP), 404)
+        response = Response(_render("results/not_found.html", small_group=SMALL_GROUP), 404)
         response.headers["Cache-Control"] = "no-cache"
         return _headers(response)
     language = choose_language(entry.page)
@@ -104,7 +105,7 @@ def _rendered(entry: Entry, page: ResultsPage, language: str) -> tuple[str, str]
     """The page in one language, rendered once per cache entry."""
     found = entry.rendered.get(language)
     if found is None:
-        html = render_template(
+        html = _render(
             "results/page.html",
             page=page,
             language=language,
@@ -117,6 +118,12 @@ def _rendered(entry: Entry, page: ResultsPage, language: str) -> tuple[str, str]
         found = (html, hashlib.sha256(html.encode()).hexdigest()[:20])
         entry.rendered[language] = found
     return found
+
+
+def _render(name: str, **context: Any) -> str:
+    """Render without the app's context processors: they would read the login cookie (and the
+    database for a logged-in organiser), and the page is the same for everyone."""
+    return current_app.jinja_env.get_template(name).render(**context)
 
 
 def _headers(response: Response) -> Response:
