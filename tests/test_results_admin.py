@@ -112,7 +112,7 @@ def test_an_organiser_writes_edits_and_removes_an_update_shown_on_the_page(clien
 def test_an_update_without_text_is_an_error_beside_it(client, organiser):
     typed = {"text": " ", "happened_on": "2026-12-12", "status": "done"}
     html = post_form(client, CAMPAIGN_PAGE, typed, CAMPAIGN_PAGE + "updates").get_data(as_text=True)
-    assert error_beside(html, "text") == "Write what was done with what residents said."
+    assert error_beside(html, "update-text") == "Write what was done with what residents said."
     assert updates(organiser) == []
 
 

@@ -178,17 +178,21 @@ class ReportBackForm(FlaskForm):
 class UpdateForm(FlaskForm):
     """A "you said, we did" update for the public page (sent to nobody)."""
 
+    # Own ids: the report-back form on the same page has a "text" field too.
     text = TextAreaField(
         "What was done",
+        id="update-text",
         validators=[
             DataRequired(message="Write what was done with what residents said."),
             Length(max=1000, message="Please keep this under 1,000 characters."),
         ],
     )
     happened_on = DateField(
-        "Date", validators=[DataRequired(message="Give the date, like 2026-12-12.")]
+        "Date",
+        id="update-date",
+        validators=[DataRequired(message="Give the date, like 2026-12-12.")],
     )
-    status = SelectField("Status", choices=list(STATUSES), default="done")
+    status = SelectField("Status", id="update-status", choices=list(STATUSES), default="done")
 
 
 class PublishForm(FlaskForm):
