@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.insights.quotes import Quote, approved_quotes
+from bot.insights.quotes import approved_quotes
 from storage.models import Campaign, CampaignUpdate, Community, Response
 from storage.small_groups import SMALL_GROUP
 from storage.statuses import CampaignStatus
@@ -43,6 +43,15 @@ class UpdateShown:
 
 
 @dataclass(frozen=True)
+class QuestionResults:
+    """One question: its text in every language, and the themes of its answers."""
+
+    key: str
+    texts: dict[str, Any]
+    themes: list[ThemeShown] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CampaignResults:
     """One campaign's section of the page; texts keep every language for the visitor to pick."""
 
@@ -53,10 +62,10 @@ class CampaignResults:
     default_language: str
     started: datetime
     closed: datetime | None
-    questions: list[dict[str, Any]]
+    questions: list[QuestionResults]
     # None when fewer than SMALL_GROUP residents answered: the page says "fewer than 5".
     answered: int | None
-    themes: list[ThemeShown] = field(default_factory=list)
+    # Approved quotes in no theme shown (their theme folded away, or none).
     other_quotes: list[str] = field(default_factory=list)
     updates: list[UpdateShown] = field(default_factory=list)
 
@@ -91,8 +100,8 @@ def _languages(sections: list[CampaignResults]) -> list[str]:
     found: dict[str, None] = {}
     for section in sections:
         found.setdefault(section.default_language)
-        for texts in section.questions:
-            for key in texts:
+        for question in section.questions:
+            for key in question.texts:
                 found.setdefault(key)
     return list(found)
 
@@ -100,7 +109,17 @@ def _languages(sections: list[CampaignResults]) -> list[str]:
 def _campaign_results(session: Session, campaign: Campaign) -> CampaignResults:
     answered = _residents_answered(session, campaign.id)
     enough = answered >= SMALL_GROUP
-    themes, other = _themes_with_quotes(session, campaign) if enough else ([], [])
+    quotes = (
+        {q.response_id: q.text for q in approved_quotes(session, campaign.id)} if enough else {}
+    )
+    questions = [
+        QuestionResults(
+            prompt.key,
+            dict(prompt.text),
+            _themes_with_quotes(session, campaign, prompt.key, quotes) if enough else [],
+        )
+        for prompt in campaign.prompts
+    ]
     return CampaignResults(
         campaign_id=campaign.id,
         slug=campaign.slug,
@@ -109,10 +128,9 @@ def _campaign_results(session: Session, campaign: Campaign) -> CampaignResults:
         default_language=campaign.language,
         started=campaign.starts_at,
         closed=campaign.closed_at,
-        questions=[dict(prompt.text) for prompt in campaign.prompts],
+        questions=questions,
         answered=answered if enough else None,
-        themes=themes,
-        other_quotes=other,
+        other_quotes=list(quotes.values()),
         updates=_updates(session, campaign.id),
     )
 
@@ -124,16 +142,23 @@ def _residents_answered(session: Session, campaign_id: int) -> int:
     return session.scalar(counted) or 0
 
 
-def _themes_with_quotes(session: Session, campaign: Campaign) -> tuple[list[ThemeShown], list[str]]:
-    """Themes of at least SMALL_GROUP residents, each approved quote under the theme it is in."""
-    spec = ThemeFilter(community_id=campaign.community_id, campaign_id=campaign.id)
+def _themes_with_quotes(
+    session: Session, campaign: Campaign, prompt_key: str, quotes: dict[int, str]
+) -> list[ThemeShown]:
+    """A question's themes of at least SMALL_GROUP residents; each approved quote moves out of
+    `quotes` into the theme it is in."""
+    spec = ThemeFilter(
+        community_id=campaign.community_id, campaign_id=campaign.id, prompt_key=prompt_key
+    )
     found = find_themes(select_answers(session, spec), min_residents=SMALL_GROUP)
-    quotes: dict[int, Quote] = {q.response_id: q for q in approved_quotes(session, campaign.id)}
-    themes = []
-    for theme in found.themes:
-        inside = [quotes.pop(rid).text for rid in theme.response_ids if rid in quotes]
-        themes.append(ThemeShown(theme.label, theme.residents, inside))
-    return themes, [quote.text for quote in quotes.values()]
+    return [
+        ThemeShown(
+            theme.label,
+            theme.residents,
+            [quotes.pop(rid) for rid in theme.response_ids if rid in quotes],
+        )
+        for theme in found.themes
+    ]
 
 
 def campaign_updates(session: Session, campaign_id: int) -> list[CampaignUpdate]:
