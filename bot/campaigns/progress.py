@@ -37,10 +37,10 @@ def check_report_back_text(text: str, link: str | None = None) -> str:
     segments, encoding = sms_segments(with_link(body, link))
     if segments > MAX_REPORT_BACK_SEGMENTS:
         limit = (306 if encoding == "GSM-7" else 134) - (len(link) + 1 if link else 0)
-        room = " (the results page's link takes the rest)" if link else ""
+        room = "; the results page's link takes the rest" if link else ""
         raise ReportBackError(
             f"the report-back text is {len(body)} characters, {segments} SMS segments; "
-            f"keep it within {limit} characters{room}"
+            f"keep it within {limit} characters ({MAX_REPORT_BACK_SEGMENTS} segments{room})"
         )
     return body
 

@@ -15,15 +15,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("communities") as batch:
-        batch.add_column(
-            sa.Column(
-                "results_published", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
-        )
-        batch.add_column(
-            sa.Column("results_version", sa.Integer(), nullable=False, server_default="0")
-        )
+    # Plain ADD COLUMN, no batch: on SQLite a batch copies the table, and dropping the old one
+    # would cascade to every resident and campaign through their foreign keys.
+    op.add_column(
+        "communities",
+        sa.Column("results_published", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "communities",
+        sa.Column("results_version", sa.Integer(), nullable=False, server_default="0"),
+    )
     op.create_table(
         "campaign_updates",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,6 +90,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("approved_quotes")
     op.drop_table("campaign_updates")
-    with op.batch_alter_table("communities") as batch:
-        batch.drop_column("results_version")
-        batch.drop_column("results_published")
+    # Plain ALTER TABLE (SQLite 3.35+), for the same reason as above.
+    op.execute("ALTER TABLE communities DROP COLUMN results_version")
+    op.execute("ALTER TABLE communities DROP COLUMN results_published")
