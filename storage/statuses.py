@@ -53,3 +53,11 @@ class CampaignStatus(StrEnum):
     SCHEDULED = "scheduled"
     ACTIVE = "active"
     CLOSED = "closed"
+
+
+class UpdateStatus(StrEnum):
+    """How far a "you said, we did" update has got."""
+
+    PLANNED = "planned"
+    DOING = "doing"
+    DONE = "done"

@@ -33,7 +33,7 @@ def admin_urls(app) -> list[str]:  # type: ignore[no-untyped-def]
         if not rule.rule.startswith("/admin") or rule.endpoint == "admin.login":
             continue
         url = rule.rule.replace("<slug>", "cumnock").replace("<campaign_slug>", "festival-ideas")
-        url = url.replace("<fmt>", "csv")
+        url = re.sub(r"<int:\w+>", "1", url.replace("<fmt>", "csv"))
         urls.append((url, sorted(rule.methods - {"HEAD", "OPTIONS"})[0]))
     return sorted(set(urls))
 

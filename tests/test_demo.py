@@ -32,6 +32,11 @@ def test_the_demo_town_is_marked_as_demo_and_has_answers_to_look_at(cli_env, cli
         shown = {reach.label for reach in groups["area"] if not reach.suppressed}
         assert shown >= {"North", "South", "Old Town", "Riverside"}
 
+    results = client.get("/results/demo").get_data(as_text=True)
+    assert "What Demo Town (demo data) told us" in results
+    assert results.count('<blockquote class="quote">') >= 3
+    assert "opens until 7pm on Thursdays" in results
+
     add_user(services, "staff@example.org", "staff", ("demo",))
     log_in(client, "staff@example.org")
     page = client.get("/admin/communities/demo/").get_data(as_text=True)

@@ -53,3 +53,21 @@ class TestWithNoNumberAnywhere:
         drawn = pdf_text(client.get(POSTER + ".pdf").data)
         assert "Scan this with your phone" in drawn
         assert "Text CUMNOCK" not in drawn and "to our number" not in drawn
+
+
+def test_a_published_results_page_puts_a_second_qr_code_on_the_poster(app, client, services):
+    from tests.conftest import PUBLIC_BASE_URL
+    from tests.results_support import publish
+
+    organiser_of(client, services, sms_number="+447700900777")
+    assert 'id="results-qr"' not in client.get(POSTER).get_data(as_text=True)
+    assert client.get("/admin/communities/cumnock/results-qr.png").status_code == 404
+    assert "/results/" not in pdf_text(client.get(POSTER + ".pdf").data)
+    publish(services)
+    html = client.get(POSTER).get_data(as_text=True)
+    assert 'id="results-qr"' in html and f"{PUBLIC_BASE_URL}/results/cumnock" in html
+    png = client.get("/admin/communities/cumnock/results-qr.png")
+    assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+    drawn = pdf_text(client.get(POSTER + ".pdf").data)
+    assert f"{PUBLIC_BASE_URL}/results/cumnock" in drawn
+    assert "See what we heard and what changed:" in drawn

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.campaigns import fanout, progress, prompt_files
+from bot.campaigns import fanout, progress, prompt_files, updates
 from bot.conversation import choices
 from bot.texts import SEGMENT_BUDGET, sms_segments
 from storage.db import Database
 from storage.models import Assignment, Campaign, Community, Resident, utcnow
-from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus
+from storage.publishing import published_link
+from storage.statuses import AssignmentStatus, CampaignStatus, ResidentStatus, UpdateStatus
 
 # Raised by launch() and report_back(); their messages are one sentence a user can act on.
 LaunchError = prompt_files.LaunchError
@@ -172,11 +173,21 @@ def close(db: Database, campaign_id: int) -> Closed:
         return Closed(found.slug, found.title, already)
 
 
-def report_back(db: Database, campaign_id: int, text: str, *, another: bool = False) -> int:
+def report_back(
+    db: Database,
+    campaign_id: int,
+    text: str,
+    *,
+    another: bool = False,
+    public_base_url: str | None = None,
+    author_id: int | None = None,
+) -> int:
     """Queue "you said, we did" to everyone who answered and is still joined; return how many.
 
-    Raises ReportBackError for an empty or over-long text, and for a second update to the same
-    campaign unless the organiser confirms it (`another`): each one costs a text to everyone.
+    When the community's results page is published the text ends with its link, and the update
+    is recorded there (done, today) either way. Raises ReportBackError for an empty or over-long
+    text, and for a second update to the same campaign unless the organiser confirms it
+    (`another`): each one costs a text to everyone.
     """
     with db.session_scope() as session:
         found = session.get(Campaign, campaign_id)
@@ -188,4 +199,13 @@ def report_back(db: Database, campaign_id: int, text: str, *, another: bool = Fa
                 f"an update for this campaign was already sent on {sent_at:%d %b %Y}; "
                 "confirm that you want to send another"
             )
-        return progress.report_back(session, found, text)
+        link = (
+            published_link(session, public_base_url, found.community_id)
+            if public_base_url
+            else None
+        )
+        queued = progress.report_back(session, found, text, link)
+        today = utcnow().astimezone(ZoneInfo(found.community.timezone)).date()
+        draft = updates.UpdateDraft(text.strip(), today, UpdateStatus.DONE)
+        updates.add_update(session, found, draft, author_id, sent_at=utcnow())
+        return queued

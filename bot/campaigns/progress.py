@@ -23,17 +23,24 @@ class ReportBackError(ValueError):
     """A report-back that cannot be sent; the message says why in one sentence."""
 
 
-def check_report_back_text(text: str) -> str:
-    """The stripped text, or ReportBackError when it is empty or longer than two SMS segments."""
+def with_link(body: str, link: str | None) -> str:
+    """The text residents get: the update, then the results page's link when it is published."""
+    return f"{body} {link}" if link else body
+
+
+def check_report_back_text(text: str, link: str | None = None) -> str:
+    """The stripped text, or ReportBackError when it is empty or, with the results page's link
+    after it, longer than two SMS segments."""
     body = text.strip()
     if not body:
         raise ReportBackError("the report-back text is empty; say what you did with what you heard")
-    segments, encoding = sms_segments(body)
+    segments, encoding = sms_segments(with_link(body, link))
     if segments > MAX_REPORT_BACK_SEGMENTS:
-        limit = 306 if encoding == "GSM-7" else 134
+        limit = (306 if encoding == "GSM-7" else 134) - (len(link) + 1 if link else 0)
+        room = "; the results page's link takes the rest" if link else ""
         raise ReportBackError(
             f"the report-back text is {len(body)} characters, {segments} SMS segments; "
-            f"keep it within {limit} characters ({MAX_REPORT_BACK_SEGMENTS} segments)"
+            f"keep it within {limit} characters ({MAX_REPORT_BACK_SEGMENTS} segments{room})"
         )
     return body
 
@@ -47,12 +54,13 @@ def reported_back_at(session: Session, campaign: Campaign) -> datetime | None:
     )
 
 
-def report_back(session: Session, campaign: Campaign, text: str) -> int:
-    """Queue "you said, we did" to everyone who answered the campaign and is still joined.
+def report_back(session: Session, campaign: Campaign, text: str, link: str | None = None) -> int:
+    """Queue "you said, we did" to everyone who answered the campaign and is still joined,
+    ending with `link` (the results page) when given.
 
     Returns how many were queued; running it again with the same text queues nothing twice.
     """
-    body = check_report_back_text(text)
+    body = with_link(check_report_back_text(text, link), link)
     community = session.get(Community, campaign.community_id)
     assert community is not None
     now = utcnow()

@@ -120,6 +120,25 @@ def community_add(
         click.echo("young people: joining asks an age band first; under-13s are not kept")
 
 
+@community.command("publish")
+@click.argument("slug")
+@click.option("--off", is_flag=True, help="Take the page down: /results/SLUG answers 404.")
+@pass_ctx
+def community_publish(ctx: Context, slug: str, off: bool) -> None:
+    """Publish (or take down) the community's public results page, /results/SLUG."""
+    from storage.publishing import results_link, set_published
+
+    with ctx.services.db.session_scope() as session:
+        found = community_or_fail(session, slug)
+        changed = set_published(session, found.id, not off)
+    link = results_link(ctx.settings.public_base_url, slug)
+    if off:
+        click.echo(f"{slug}: results page taken down" + ("" if changed else " (it was not up)"))
+    else:
+        click.echo(f"{slug}: results page published at {link}" + ("" if changed else " (already)"))
+    click.echo("other web workers show the change within a few seconds")
+
+
 @community.command("list")
 @pass_ctx
 def community_list(ctx: Context) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversation import profile
@@ -18,6 +19,7 @@ from storage.models import (
     Assignment,
     Campaign,
     Community,
+    Consent,
     ProfileAnswer,
     Resident,
     Response,
@@ -30,6 +32,15 @@ DAYS = 21
 AREAS = ["North", "South", "Old Town", "Riverside"]
 # How likely a resident is to answer each prompt of the demo campaign, in order.
 ANSWER_CHANCE = {"love": 0.9, "change": 0.7, "missing": 0.45}
+APPROVED_QUOTES = 5
+DEMO_UPDATES = [
+    ("You said the evening buses matter: we have asked the council for a later 42.", 9, "doing"),
+    (
+        "You said the library is a warm place in winter: it now opens until 7pm on Thursdays.",
+        2,
+        "done",
+    ),
+]
 
 # Each prompt's topics: things residents say, and what they add; an answer joins one of each.
 TOPICS: dict[str, list[tuple[list[str], list[str]]]] = {
@@ -208,3 +219,41 @@ def _add_answer(
             received_at=at,
         )
     )
+
+
+def publish_results(session: Session, community: Community, campaign: Campaign) -> None:
+    """Publish Demo Town's results page: some residents agreed to be quoted, a few of their
+    answers approved, and two "you said, we did" updates."""
+    from bot import texts
+    from bot.campaigns import quotes, updates
+    from bot.conversation import consent
+    from storage.publishing import set_published
+
+    wording = texts.text("quotes_ask")
+    agreed = session.scalars(
+        select(Resident.id).where(Resident.community_id == community.id).order_by(Resident.id)
+    ).all()[::3]
+    session.add_all(
+        Consent(
+            resident_id=resident_id,
+            purpose=consent.QUOTES,
+            wording=wording,
+            wording_version=consent.wording_version(wording),
+            channel="sms",
+        )
+        for resident_id in agreed
+    )
+    session.flush()
+    chosen = session.scalars(
+        select(Response.id)
+        .where(Response.campaign_id == campaign.id, Response.resident_id.in_(agreed))
+        .order_by(Response.id)
+        .limit(APPROVED_QUOTES * 5)
+    ).all()[::5]
+    for response_id in chosen:
+        quotes.approve(session, campaign, response_id, None)
+    today = utcnow().date()
+    for text, days_ago, status in DEMO_UPDATES:
+        draft = updates.UpdateDraft(text, today - timedelta(days=days_ago), status)
+        updates.add_update(session, campaign, draft, None)
+    set_published(session, community.id, True)

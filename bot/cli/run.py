@@ -35,6 +35,7 @@ def demo(ctx: Context) -> None:
     from bot.cli import demo_data
     from storage import users
     from storage.models import DEFAULT_QUIET_HOURS, Community
+    from storage.publishing import results_link
 
     with ctx.services.db.session_scope() as session:
         if session.scalar(select(Community.id).limit(1)) is not None:
@@ -53,6 +54,7 @@ def demo(ctx: Context) -> None:
         spec = prompt_files.load_prompt_file(DEMO_PROMPTS)
         campaign = prompt_files.launch(session, town, spec)
         answers = demo_data.load(session, ctx.services.vault, town, campaign)
+        demo_data.publish_results(session, town, campaign)
         login = None
         if not ctx.settings.is_production:
             password = secrets.token_urlsafe(12)
@@ -64,6 +66,7 @@ def demo(ctx: Context) -> None:
         f"demo: loaded community 'demo' (text DEMO) with the campaign {spec.slug} and "
         f"{answers} made-up answers from {demo_data.RESIDENTS} pretend residents"
     )
+    click.echo(f"demo: public results page at {results_link(ctx.settings.public_base_url, 'demo')}")
     if login is not None:
         click.echo(f"demo: organiser login {DEMO_EMAIL}, password kept in {login}")
 

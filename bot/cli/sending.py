@@ -110,7 +110,13 @@ def campaign_report_back(
         campaign_id = campaign_id_or_fail(session, community_or_fail(session, slug), campaign_slug)
     assert campaign_id is not None
     try:
-        queued = operations.report_back(ctx.services.db, campaign_id, body, another=another)
+        queued = operations.report_back(
+            ctx.services.db,
+            campaign_id,
+            body,
+            another=another,
+            public_base_url=ctx.settings.public_base_url,
+        )
     except operations.ReportBackError as exc:
         fail(str(exc))
     click.echo(

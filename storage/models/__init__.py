@@ -10,6 +10,7 @@ from storage.models.communities import DEFAULT_QUIET_HOURS, Community
 from storage.models.messages import InboundMessage, OutboundMessage, Response
 from storage.models.profiles import GroupCount, ProfileAnswer, ProfileQuestion
 from storage.models.residents import CHECKIN_DUE_WHERE, Consent, Resident
+from storage.models.results import ApprovedQuote, CampaignUpdate
 from storage.models.safeguarding import SafeguardingAlert
 from storage.models.staff import ExportRecord, LoginFailure, User, UserCommunity
 from storage.models.workers import WorkerProcess
@@ -18,9 +19,11 @@ __all__ = [
     "CHECKIN_DUE_WHERE",
     "DEFAULT_QUIET_HOURS",
     "NAMING",
+    "ApprovedQuote",
     "Assignment",
     "Base",
     "Campaign",
+    "CampaignUpdate",
     "Community",
     "Consent",
     "ExportRecord",

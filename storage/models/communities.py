@@ -47,3 +47,7 @@ class Community(Base):
     # Nudges: silence before a check-in, and the least time between two nudges.
     checkin_after_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     nudge_gap_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # The public results page (/results/SLUG) shows only when an organiser publishes it.
+    results_published: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Moved on by anything that changes the public page, so every worker's cache sees it.
+    results_version: Mapped[int] = mapped_column(Integer, server_default="0")

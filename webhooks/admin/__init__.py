@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from webhooks.admin import (  # noqa: F401
     auth,
+    campaign_results,
     campaigns,
     communities,
     exports,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +16,11 @@ from bot import texts
 from bot.campaigns import operations, progress, prompt_files
 from bot.insights import tallies
 from bot.insights.funnel import funnel
+from bot.insights.quotes import candidates
+from bot.insights.results import campaign_updates
 from storage.models import Campaign
-from storage.small_groups import FEWER_THAN
-from webhooks.admin.access import community_or_404, organisers_only
+from storage.small_groups import FEWER_THAN, SMALL_GROUP
+from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.campaign_form import (
     check,
@@ -28,7 +31,8 @@ from webhooks.admin.campaign_form import (
     starts_at,
 )
 from webhooks.admin.charts import tally_chart
-from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm
+from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm, UpdateForm
+from webhooks.results import forget_results
 from webhooks.services import services
 
 WHERE_PREFIX = re.compile(r"^.*?, (line \d+|top): ")
@@ -95,6 +99,7 @@ def _campaign_page(
     campaign_slug: str,
     close_form: CloseForm | None = None,
     report_back_form: ReportBackForm | None = None,
+    update_form: UpdateForm | None = None,
 ) -> str:
     """The campaign page, with forms that may carry what the organiser typed and its errors."""
     with services().db.session_scope() as session:
@@ -111,14 +116,24 @@ def _campaign_page(
             report_back_form=report_back_form or ReportBackForm(formdata=None),
             reported_back_at=progress.reported_back_at(session, found),
             tallies=[(tally, _chart(tally)) for tally in tallied],
-            quotes=tallies.quotes(tallied),
+            tally_sentences=tallies.quotes(tallied),
             fewer_than=FEWER_THAN,
+            update_form=update_form
+            or UpdateForm(formdata=None, happened_on=_today(community.timezone)),
+            updates=campaign_updates(session, found.id),
+            quotes=candidates(session, found.id),
+            small_group=SMALL_GROUP,
         )
 
 
 def _chart(tally: tallies.QuestionTally) -> Markup:
     rows = [(answer.label, answer.count, answer.percent) for answer in tally.answers]
     return tally_chart(rows, f"{tally.question}: answers of {tally.answered} resident(s)")
+
+
+def _today(timezone: str) -> date:
+    """Today in the community's time zone: the date a new update starts with."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def _campaign_id(slug: str, campaign_slug: str) -> int:
@@ -149,11 +164,17 @@ def report_back(slug: str, campaign_slug: str) -> Response | str:
     if form.validate_on_submit():
         try:
             queued = operations.report_back(
-                services().db, campaign_id, form.text.data.strip(), another=form.another.data
+                services().db,
+                campaign_id,
+                form.text.data.strip(),
+                another=form.another.data,
+                public_base_url=services().settings.public_base_url,
+                author_id=me().id,
             )
         except operations.ReportBackError as exc:
             form.text.errors = [f"Not sent: {exc}."]
         else:
             flash(f"Your update is on its way to {queued} resident(s) who answered.")
+            forget_results(slug)
             return redirect(url_for("admin.campaign", slug=slug, campaign_slug=campaign_slug))
     return _campaign_page(slug, campaign_slug, report_back_form=form)

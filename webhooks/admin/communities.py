@@ -18,6 +18,7 @@ from bot.insights.funnel import funnel
 from bot.insights.replies import replies_per_day
 from storage import dashboard, users
 from storage.models import DEFAULT_QUIET_HOURS, Community
+from storage.publishing import results_link
 from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
@@ -121,6 +122,7 @@ def _community_page(slug: str, group_form: GroupQuestionForm | None = None) -> s
             fewer_than=FEWER_THAN,
             zone=ZoneInfo(found.timezone),
             action=ActionForm(),
+            results_link=results_link(services().settings.public_base_url, found.slug),
         )
 
 

@@ -14,10 +14,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields import DateTimeLocalField
+from wtforms.fields import DateField, DateTimeLocalField
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from bot.campaigns.updates import STATUSES
 from webhooks.admin.phone_numbers import e164_number
 
 
@@ -172,6 +173,32 @@ class ReportBackForm(FlaskForm):
         validators=[DataRequired(message="Write the update before sending it.")],
     )
     another = BooleanField("Yes, send another update to everyone who answered")
+
+
+class UpdateForm(FlaskForm):
+    """A "you said, we did" update for the public page (sent to nobody)."""
+
+    # Own ids: the report-back form on the same page has a "text" field too.
+    text = TextAreaField(
+        "What was done",
+        id="update-text",
+        validators=[
+            DataRequired(message="Write what was done with what residents said."),
+            Length(max=1000, message="Please keep this under 1,000 characters."),
+        ],
+    )
+    happened_on = DateField(
+        "Date",
+        id="update-date",
+        validators=[DataRequired(message="Give the date, like 2026-12-12.")],
+    )
+    status = SelectField("Status", id="update-status", choices=list(STATUSES), default="done")
+
+
+class PublishForm(FlaskForm):
+    """Publish the public results page, or take it down."""
+
+    publish = BooleanField("Show the results page to everyone")
 
 
 class ResponseFilterForm(FlaskForm):
