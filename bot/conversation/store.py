@@ -155,6 +155,8 @@ class _Apply:
                 "campaign_id": effect.campaign_id,
                 "prompt_id": effect.prompt_id,
                 "safeguarding": False,
+                "confidence": inbound.confidence,
+                "recording": inbound.recording,
             },
         ).scalar_one()
 
