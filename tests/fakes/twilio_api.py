@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")
 _MESSAGE = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages/((?:SM|MM)\w+)\.json$")
+_RECORDING = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Recordings/(RE\w+)\.mp3$")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
@@ -87,6 +88,8 @@ class FakeTwilioAPI:
         self._faults: list[_Fault] = []
         self._hangs: list[float] = []
         self._stored: dict[str, dict[str, Any]] = {}
+        self.recordings: dict[str, bytes] = {}
+        self.recording_fetches: list[tuple[str | None, str]] = []
         self._counter = itertools.count(1)
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -218,7 +221,9 @@ class FakeTwilioAPI:
             return _Fault(400, 21602, "Message body is required.", 1, None)
         return None
 
-    def _route(self, verb: str, path: str, auth: str | None, form: dict) -> tuple[int, dict]:
+    def _route(
+        self, verb: str, path: str, auth: str | None, form: dict
+    ) -> tuple[int, dict | bytes]:
         user = password = None
         if auth and auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -228,6 +233,10 @@ class FakeTwilioAPI:
             return self._create(m.group(1), user, form)
         if verb == "GET" and (m := _MESSAGE.match(path)) and m.group(2) in self._stored:
             return 200, self._stored[m.group(2)]
+        if verb == "GET" and (m := _RECORDING.match(path)):
+            self.recording_fetches.append((user, m.group(2)))
+            if m.group(2) in self.recordings:
+                return 200, self.recordings[m.group(2)]
         return 404, _error(404, 20404, f"The requested resource {path} was not found")
 
 
@@ -252,9 +261,10 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(body, keep_blank_values=True)
         path = urlsplit(self.path).path
         status, payload = self.api._route(verb, path, self.headers.get("Authorization"), form)
-        data = json.dumps(payload).encode()
+        audio = isinstance(payload, bytes)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "audio/mpeg" if audio else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         # The client may have given up waiting (a hang outlived its timeout).
