@@ -111,6 +111,8 @@ class CallStep:
     recording_seconds: int = 0
     answered_by: str | None = None
     outbound: bool = False
+    # A call we placed for an outbox row: the row's id, from the answer URL.
+    outbox_id: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -158,6 +160,7 @@ def read_step(form: Mapping[str, str], args: Mapping[str, str]) -> CallStep:
         recording_seconds=_number(form.get("RecordingDuration")),
         answered_by=form.get("AnsweredBy") or None,
         outbound=outbound,
+        outbox_id=_number(args.get("outbox")) or None if outbound else None,
         raw=dict(form),
     )
 

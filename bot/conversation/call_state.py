@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.languages import asked_language, pick_text
-from storage.models import Assignment, Campaign, Community, ProfileAnswer, Prompt, Resident
+from storage.models import (
+    Assignment,
+    Campaign,
+    Community,
+    OutboundMessage,
+    ProfileAnswer,
+    Prompt,
+    Resident,
+)
 from storage.statuses import AssignmentStatus
 
 
@@ -113,3 +121,11 @@ def choose_calls(session: Session, resident_id: int) -> None:
     resident = session.get(Resident, resident_id)
     if resident is not None:
         resident.channel = "voice"
+
+
+def placed_for(session: Session, outbox_id: int | None, resident_id: int | None) -> str | None:
+    """The words of the outbox row a call was placed for, when it is this resident's."""
+    if outbox_id is None or resident_id is None:
+        return None
+    row = session.get(OutboundMessage, outbox_id)
+    return row.text if row is not None and row.resident_id == resident_id else None

@@ -61,7 +61,18 @@ def call_answered(
         return voice.twiml(_after(db, vault, step, urls, reception, caller.keyword))
     if caller.status in GONE:
         return voice.twiml(_keys(step, urls, [_said("voice_opted_out", caller)], voice.BACK))
-    return voice.twiml(_ask(step, urls, caller, [_said("voice_hello", caller)]))
+    return voice.twiml(_ask(step, urls, caller, _greeting(db, step, caller)))
+
+
+def _greeting(db: Database, step: CallStep, caller: Caller) -> list[Line]:
+    """Hello; on a call we placed, the words it was placed for (unless they are the question)."""
+    lines = [_said("voice_hello" if not step.outbound else "voice_hello_called", caller)]
+    with db.session_scope() as session:
+        placed = call_state.placed_for(session, step.outbox_id, caller.resident_id)
+    question = caller.question
+    if placed and (question is None or placed.strip() != question.text.strip()):
+        lines.append(Line(placed))
+    return lines
 
 
 def step_answered(
