@@ -34,6 +34,7 @@ def admin_urls(app) -> list[str]:  # type: ignore[no-untyped-def]
             continue
         url = rule.rule.replace("<slug>", "cumnock").replace("<campaign_slug>", "festival-ideas")
         url = url.replace("<fmt>", "csv")
+        url = re.sub(r"<int:\w+>", "1", url)
         urls.append((url, sorted(rule.methods - {"HEAD", "OPTIONS"})[0]))
     return sorted(set(urls))
 
