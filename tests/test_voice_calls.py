@@ -154,3 +154,36 @@ def test_a_forged_call_gets_403_and_stores_nothing(client, town):
     assert post_twilio(client, step, body, signature=wrong).status_code == 403
     with town.db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Resident)) == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "said_in"),
+    [("en", "en-GB"), ("cy", "cy-GB"), ("fr-CA", "fr-FR"), ("gd", "en-GB"), (None, "en-GB")],
+    ids=["english", "welsh", "a regional code", "gaelic falls back", "no language"],
+)
+def test_each_language_is_read_by_a_twilio_voice_or_in_british_english(language, said_in):
+    from bot.channels.voice import say_language
+
+    assert say_language(language) == said_in
+
+
+def test_a_gaelic_question_is_read_in_english_and_heard_in_english(client, services):
+    add_community(services, sms_number="+447700900000")
+    add_campaign(services, source=THREE_QUESTIONS.replace("language: en", "language: gd"))
+    call = Call(client)
+    call.start()
+    joined = call.press("1")
+    question = next(
+        el for el in joined.iter("Say") if "pàirc" in (el.text or "") or "park" in (el.text or "")
+    )
+    assert question.get("language") == "en-GB"
+    assert gather(joined).get("language") == "en-GB"
+
+
+def test_a_spoken_stop_stops_calls(client, town):
+    call = Call(client)
+    call.start()
+    call.press("1")
+    stopped = call.say("Stop.")
+    assert any("won't get more calls" in line for line in said(stopped))
+    assert answers(town) == []

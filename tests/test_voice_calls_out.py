@@ -143,3 +143,20 @@ def test_calls_are_paced_by_the_account_s_calls_per_second():
     pacer = Pacer(PacingLimits(twilio_calls_per_second=1))
     assert pacer.buckets("voice", CALLER, "anything", LINE) == [("twilio-calls", 1, 1.0)]
     assert PacingLimits.from_env({"TWILIO_CALLS_PER_SECOND": "3"}).twilio_calls_per_second == 3
+
+
+def test_a_quiet_caller_is_nudged_by_call_within_the_nudge_cap(live_services):
+    from datetime import timedelta
+
+    from tests.test_nudges import PARK, T0, at, sweep
+
+    with at(T0 - timedelta(hours=1)):
+        add_community(live_services, sms_number=LINE)
+        add_campaign(live_services, source=PARK)
+    with at(T0):
+        Phone(live_services, CALLER, channel="voice").join()
+    for days in (2, 4, 6, 8):
+        sweep(live_services, T0 + timedelta(days=days))
+    with live_services.db.session_scope() as session:
+        rows = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "nudge")).all()
+        assert [row.channel for row in rows] == ["voice", "voice"]

@@ -86,6 +86,14 @@ def say_language(language: str | None) -> str:
     return found
 
 
+def heard_words(speech: str) -> str:
+    """The recogniser's transcript; one word loses the full stop Twilio adds ("Stop." is STOP)."""
+    words = speech.strip()
+    if words and " " not in words:
+        return words.rstrip(".!?,")
+    return words
+
+
 def keypad_text(stage: str, digits: str) -> str | None:
     """The words a key press stands for in this stage; None when it stands for nothing."""
     listed = KEYPAD.get(stage, {}).get(digits)
@@ -154,7 +162,7 @@ def read_step(form: Mapping[str, str], args: Mapping[str, str]) -> CallStep:
         stage=stage if stage in STAGES else ANSWER,
         keys_said=args.get("keys") == "1",
         digits=(form.get("Digits") or "").strip(),
-        speech=(form.get("SpeechResult") or "").strip(),
+        speech=heard_words(form.get("SpeechResult") or ""),
         confidence=_confidence(form.get("Confidence")),
         recording_sid=form.get("RecordingSid") or None,
         recording_seconds=_number(form.get("RecordingDuration")),
