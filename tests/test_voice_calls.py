@@ -187,3 +187,18 @@ def test_a_spoken_stop_stops_calls(client, town):
     stopped = call.say("Stop.")
     assert any("won't get more calls" in line for line in said(stopped))
     assert answers(town) == []
+
+
+def test_a_caller_agrees_to_be_quoted_with_1_in_the_words_they_heard(client, town):
+    call = Call(client)
+    call.start()
+    call.press("1")
+    call.say("The trees.")
+    call.say("More bins.")
+    asked = call.say("A picnic with my grandchildren.")
+    assert any("Press 1 for yes" in line for line in said(asked))
+    agreed = call.press("1")
+    assert any("We may quote your words" in line for line in said(agreed))
+    with town.db.session_scope() as session:
+        wording = session.scalar(select(Consent.wording).where(Consent.purpose == "quotes"))
+        assert wording is not None and "Press 1 for yes" in wording

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from storage.models import Response
-from tests.admin_support import add_user, log_in
+from tests.admin_support import PASSWORD, add_user, log_in
+from tests.browser_check import skip_without_browser
 from tests.helpers import add_campaign, add_community
+from tests.test_admin_browser import browser_page, live_app  # noqa: F401
 from tests.voice_support import Call
 
 RECORDING = "RE8c1a3f0b2d4e6a7c9b1d3f5e7a9c0b2d"
@@ -81,3 +83,37 @@ def test_the_export_has_phone_answers_with_channel_voice(client, answered_by_pho
     assert [row["channel"] for row in rows] == ["voice", "voice"]
     assert rows[0]["text"] == "A winter market on the square."
     assert rows[0]["prompt_id"] == "idea"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@skip_without_browser()
+def test_staff_listen_in_the_browser_through_the_app(
+    live_app,  # noqa: F811
+    browser_page,  # noqa: F811
+    answered_by_phone,
+):
+    page = browser_page
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_app) else elsewhere.append(r.url))
+    page.goto(f"{live_app}/admin/login")
+    page.get_by_label("E-mail").fill("staff@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_app}/admin/communities/cumnock/responses")
+    page.get_by_text("A winter market on the square.").wait_for()
+    assert page.locator("audio.recording").count() == 1
+    heard = page.evaluate(
+        """async () => {
+            const audio = document.querySelector('audio.recording');
+            const answer = await fetch(audio.src);
+            const body = new Uint8Array(await answer.arrayBuffer());
+            return [new URL(audio.src).origin, answer.status,
+                    answer.headers.get('content-type'), body.length];
+        }"""
+    )
+    assert heard == [live_app, 200, "audio/mpeg", len(AUDIO)]
+    assert elsewhere == []
+    assert not [text for text in refused if "Content Security Policy" in text]
