@@ -202,3 +202,28 @@ def test_a_caller_agrees_to_be_quoted_with_1_in_the_words_they_heard(client, tow
     with town.db.session_scope() as session:
         wording = session.scalar(select(Consent.wording).where(Consent.purpose == "quotes"))
         assert wording is not None and "Press 1 for yes" in wording
+
+
+def test_a_young_caller_gives_their_age_with_a_key_before_joining(client, services):
+    add_community(services, sms_number="+447700900000", young_people=True)
+    add_campaign(services, source=THREE_QUESTIONS)
+    call = Call(client)
+    asked = call.start()
+    assert any("Press 1 for under 13" in line for line in said(asked))
+    welcome = call.press("3")
+    assert any("Press 1 to join" in line for line in said(welcome))
+    joined = call.press("1")
+    assert any("What do you like about the park?" in line for line in said(joined))
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Resident.age_band)) is not None
+
+
+def test_a_caller_under_13_is_not_kept(client, services):
+    add_community(services, sms_number="+447700900000", young_people=True)
+    call = Call(client)
+    call.start()
+    told = call.press("1")
+    assert any("under 13" in line for line in said(told))
+    assert told.find("Hangup") is not None and gather(told) is None
+    with services.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Resident)) == 0

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "voice"
 # Stages a step's keys are read in.
-JOIN, BACK, ANSWER, ERASE, QUOTES = "join", "back", "answer", "erase", "quotes"
-STAGES = frozenset({JOIN, BACK, ANSWER, ERASE, QUOTES})
+JOIN, BACK, ANSWER, ERASE, QUOTES, AGE = "join", "back", "answer", "erase", "quotes", "age"
+STAGES = frozenset({JOIN, BACK, ANSWER, ERASE, QUOTES, AGE})
 REPEAT_KEY = "9"
 CALLS_KEY = "4"
 # The one place a key pressed becomes the words the engine reads. Keys not listed reach the
@@ -36,6 +36,7 @@ KEYPAD: dict[str, dict[str, str]] = {
     ANSWER: {"0": "HELP", "3": "STOP", "7": "DELETE"},
     ERASE: {"7": "CONFIRM"},
     QUOTES: {"1": "YES", "2": "NO", "3": "STOP"},
+    AGE: {},  # the age band's number, as typed in a text
 }
 # In these stages any other key leaves things as they were: nothing reaches the engine.
 ONLY_LISTED_KEYS = frozenset({ERASE, BACK})

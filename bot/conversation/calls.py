@@ -13,7 +13,7 @@ from bot.channels import voice
 from bot.channels.voice import Answer, CallStep, Line, Urls
 from bot.conversation import call_state, inbox
 from bot.conversation.call_state import Caller
-from bot.conversation.consent import ASKING_QUOTES
+from bot.conversation.consent import ASKING_AGE, ASKING_QUOTES
 from bot.conversation.inbox import Reception
 from bot.conversation.snapshot import Limits
 from storage.crypto import Vault
@@ -126,6 +126,8 @@ def _after(
         return Answer(tuple(lines))
     if words.strip().upper() == "DELETE" and caller.status == ResidentStatus.JOINED:
         return _keys(step, urls, lines, voice.ERASE)
+    if caller.status == ResidentStatus.INVITED and caller.consent_question == ASKING_AGE:
+        return _keys(step, urls, lines, voice.AGE)
     if caller.status == ResidentStatus.INVITED:
         return _keys(step, urls, lines, voice.JOIN)
     if caller.consent_question == ASKING_QUOTES and question is None:

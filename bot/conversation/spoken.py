@@ -31,6 +31,8 @@ SPOKEN_TWINS = (
     "delete_nothing_pending",
     "quotes_ask",
     "quotes_yes",
+    "age_ask",
+    "age_again",
 )
 _SPOKEN_KEY = {"media_ack": "voice_empty_ack"}
 
