@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-CHANNELS = ("sms", "whatsapp", "telegram", "simulator")
+CHANNELS = ("sms", "whatsapp", "telegram", "voice", "simulator")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Inbound:
     language: str | None = None
     media: tuple[str, ...] = ()
     to: str | None = None
+    # A phone call's answer: the recogniser's confidence in `text`, or the RecordingSid of
+    # the recording kept when nothing was recognised.
+    confidence: float | None = None
+    recording: str | None = None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ class Services:
             lines.append(
                 f"SMS/WhatsApp: on, webhook {self.settings.public_base_url}/webhooks/twilio/sms"
             )
+            lines.append(
+                f"Calls: on, voice webhook {self.settings.public_base_url}/webhooks/twilio/voice"
+            )
         if self.telegram is None:
             lines.append("Telegram: off (set TELEGRAM_BOT_TOKEN)")
         else:

@@ -45,7 +45,8 @@ class Vault:
 
     def address_hash(self, channel: str, address: str) -> str:
         """Keyed hash used to find a resident by channel and address without decrypting."""
-        family = "telegram" if channel == "telegram" else channel
+        # A caller is the same person as the texter from that number: calls are SMS's family.
+        family = {"telegram": "telegram", "voice": "sms"}.get(channel, channel)
         message = f"{family}:{address.strip()}".encode()
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
 

@@ -53,8 +53,11 @@ def search(session: Session, spec: ResponseQuery) -> tuple[list[dict[str, Any]],
             "address_enc": address_enc,
             "campaign": title or "",
             "prompt": key or "",
+            "recording": bool(recording),
         }
-        for rid, at, channel, text, pseudonym, address_enc, title, key in found[:PAGE_SIZE]
+        for rid, at, channel, text, pseudonym, address_enc, title, key, recording in found[
+            :PAGE_SIZE
+        ]
     ]
     return rows, len(found) > PAGE_SIZE
 
@@ -77,6 +80,7 @@ def _matching(spec: ResponseQuery) -> Any:
             Resident.address_enc,
             campaign.title,
             prompt.key,
+            Response.recording,
         )
         .join(Resident, Resident.id == Response.resident_id)
         .outerjoin(campaign, campaign.id == Response.campaign_id)

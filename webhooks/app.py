@@ -56,13 +56,14 @@ def create_app(
     )
     services_module.init_app(app, built or Services.build(settings))
 
-    from webhooks import errors, health, providers, request_guard, results, simulator
+    from webhooks import errors, health, providers, request_guard, results, simulator, voice_calls
 
     request_guard.init_app(app)
     errors.init_app(app)  # database outages answer 503 with Retry-After
 
     app.register_blueprint(health.bp)
     app.register_blueprint(providers.bp)
+    app.register_blueprint(voice_calls.bp)
     app.register_blueprint(simulator.bp)
     results.init_app(app)  # the public results pages, with their in-process cache
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("providers", __name__, url_prefix="/webhooks")
 
 
-def _twilio_form_or_403() -> dict[str, str]:
+def twilio_form_or_403() -> dict[str, str]:
     """Parse the form and check Twilio's signature over PUBLIC_BASE_URL + path (+ query)."""
     settings = services().settings
     try:
@@ -39,7 +39,7 @@ def _twilio_form_or_403() -> dict[str, str]:
 @bp.post("/twilio/sms")
 def twilio_sms() -> Response:
     """Store the message, let the engine answer, reply in TwiML."""
-    form = _twilio_form_or_403()
+    form = twilio_form_or_403()
     try:
         message = sms.parse_inbound(form, utcnow())
     except KeyError:
@@ -53,7 +53,7 @@ def twilio_sms() -> Response:
 @bp.post("/twilio/status")
 def twilio_status() -> tuple[str, int]:
     """Move a sent message's status forward; never backwards."""
-    form = _twilio_form_or_403()
+    form = twilio_form_or_403()
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or status not in outbox.DELIVERY_RANK:

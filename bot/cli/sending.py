@@ -27,6 +27,7 @@ def build_sender(
 ) -> OutboxSender:
     """An outbox sender over every channel the services have switched on."""
     from bot.channels.base import Sender
+    from bot.channels.twilio_calls import TwilioCaller
     from bot.sending.pacing import Pacer, PacingLimits
     from bot.sending.sender import OutboxSender, SenderPolicy, SimulatorSender
     from bot.sending.twilio_outbox import TwilioChannelSender
@@ -36,7 +37,9 @@ def build_sender(
     if services.twilio is not None:
         twilio = TwilioChannelSender(services.twilio)
         senders["sms"] = senders["whatsapp"] = twilio
-        names["sms"] = names["whatsapp"] = services.twilio.sender
+        names["sms"] = names["whatsapp"] = names["voice"] = services.twilio.sender
+        voice = f"{services.settings.public_base_url}/webhooks/twilio/voice"
+        senders["voice"] = TwilioCaller(services.twilio, voice, f"{voice}/status")
     if services.telegram is not None:
         senders["telegram"] = services.telegram
     try:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.conversation import postgres, snapshot_query
+from bot.conversation import postgres, snapshot_query, spoken
 from bot.conversation.effects import Decision
 from bot.conversation.engine import decide
 from bot.conversation.snapshot import Limits, Snapshot
@@ -191,6 +191,8 @@ def _decided(connection: Any, message: Message, limits: Limits | None) -> tuple[
         limits=limits,
     )
     decision = decide(snapshot, inbound)
+    if inbound.channel == "voice":
+        decision = spoken.for_a_call(snapshot, decision)
     if decision.replies_withheld:
         log.warning(
             "reply limit: %d messages from one contact (resident %s, community %s) within the "

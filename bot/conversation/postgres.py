@@ -85,6 +85,8 @@ def apply_common_answer(
         "language": language,
         "response_language": answer.language,
         "choice": answer.choice,
+        "confidence": inbound.confidence,
+        "recording": inbound.recording,
         "next_prompt_id": following.prompt_id if following else None,
         "next_campaign_id": following.campaign_id if following else None,
         "next_language": following.language if following else None,
@@ -130,9 +132,10 @@ _COMMON_ANSWER_SQL = """WITH pending AS (
     RETURNING id
 ), response AS (
     INSERT INTO responses (community_id, resident_id, channel, language, text, received_at,
-                           campaign_id, prompt_id, choice, safeguarding)
+                           campaign_id, prompt_id, choice, safeguarding, confidence, recording)
     SELECT :community_id, :resident_id, :channel, :response_language, :text, :received_at,
-           :campaign_id, :prompt_id, CAST(:choice AS VARCHAR), false
+           :campaign_id, :prompt_id, CAST(:choice AS VARCHAR), false,
+           CAST(:confidence AS DOUBLE PRECISION), CAST(:recording AS VARCHAR)
     FROM answered
     RETURNING id
 ), next_assignment AS (

@@ -161,6 +161,8 @@ class _Apply:
                 "prompt_id": effect.prompt_id,
                 "choice": effect.choice,
                 "safeguarding": False,
+                "confidence": inbound.confidence,
+                "recording": inbound.recording,
             },
         ).scalar_one()
 

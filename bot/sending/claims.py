@@ -119,9 +119,9 @@ def _triage(session: Session, rows: list, now: datetime) -> _Triage:
                 address_enc=row.address_enc,
                 attempts=row.attempts,
                 template_sid=template_sid,
-                # SMS leaves from the number the community's residents text, when it has one.
+                # SMS and calls leave from the number the community's residents text, if it has one.
                 from_number=community_of(row.community_id)[1].sms_number
-                if row.channel == "sms"
+                if row.channel in ("sms", "voice")
                 else None,
             )
         )

@@ -16,6 +16,8 @@ TELEGRAM_PER_SECOND = 30.0
 TELEGRAM_PER_CHAT_PER_SECOND = 1.0
 # Twilio counts segments per sender; UK long codes manage about 10 a second.
 TWILIO_SEGMENTS_PER_SECOND = 10.0
+# Twilio places an account's outbound calls at 1 a second unless the account's CPS is raised.
+TWILIO_CALLS_PER_SECOND = 1.0
 # Messages on the wire at once for one limit: the worker's sending threads per lane (a
 # provider sees a message after we let it go and before it answers).
 IN_FLIGHT = 4
@@ -42,6 +44,7 @@ class PacingLimits:
     telegram_per_second: float = TELEGRAM_PER_SECOND
     telegram_per_chat_per_second: float = TELEGRAM_PER_CHAT_PER_SECOND
     twilio_segments_per_second: float = TWILIO_SEGMENTS_PER_SECOND
+    twilio_calls_per_second: float = TWILIO_CALLS_PER_SECOND
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PacingLimits:
@@ -66,6 +69,7 @@ class PacingLimits:
             twilio_segments_per_second=number(
                 "TWILIO_SEGMENTS_PER_SECOND", TWILIO_SEGMENTS_PER_SECOND
             ),
+            twilio_calls_per_second=number("TWILIO_CALLS_PER_SECOND", TWILIO_CALLS_PER_SECOND),
         )
 
 
@@ -226,6 +230,9 @@ class Pacer:
         if channel in ("sms", "whatsapp"):
             segments = float(sms_segments(text)[0]) if channel == "sms" else 1.0
             return [(f"twilio:{sender}", self.limits.twilio_segments_per_second, segments)]
+        if channel == "voice":
+            # Twilio's calls-per-second limit is the account's, whichever number calls.
+            return [("twilio-calls", self.limits.twilio_calls_per_second, 1.0)]
         return []
 
     def wait(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.base import PermanentSendError, Sender, SendError, TransientSendError
+from bot.channels.twilio_calls import TwilioCaller
 from bot.messages import Outbound
 from bot.sending import outbox
 from bot.sending.claims import Claimed, claim_due
@@ -33,6 +34,7 @@ FLUSH_SECONDS = 0.5
 LANES: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram",),
     "twilio": ("sms", "whatsapp"),
+    "calls": ("voice",),
     "simulator": ("simulator",),
 }
 
@@ -143,7 +145,7 @@ class OutboxSender:
                 resident_id=item.resident_id,
                 outbox_id=item.id,
             )
-            if isinstance(sender, TwilioChannelSender):
+            if isinstance(sender, TwilioChannelSender | TwilioCaller):
                 provider_id = sender.send(outbound, item.from_number, item.template_sid)
             else:
                 provider_id = sender.send(outbound)

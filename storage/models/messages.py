@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -68,6 +69,10 @@ class Response(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Matched a safeguarding warning phrase: left out of routine exports.
     safeguarding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Answers by phone call: the speech recogniser's confidence (0-1) in `text`, and the
+    # RecordingSid of the call recording kept when no speech was recognised.
+    confidence: Mapped[float | None] = mapped_column(Float)
+    recording: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboundMessage(Base):

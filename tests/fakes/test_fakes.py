@@ -210,11 +210,31 @@ def test_fixture_ids_unique() -> None:
         for p in (FIXTURES / "telegram").glob("*")
         if p.suffix == ".json"
     ]
-    sids = [parse_qs(p.read_text())["MessageSid"][0] for p in (FIXTURES / "twilio").glob("*.txt")]
+    sids = [parse_qs(p.read_text())["MessageSid"][0] for p in MESSAGE_FIXTURES]
     assert len(tg_ids) == len(set(tg_ids)) == 12 and len(sids) == len(set(sids)) == 11
 
 
-@pytest.mark.parametrize("path", sorted((FIXTURES / "twilio").glob("*.txt")), ids=str)
+MESSAGE_FIXTURES = sorted(p for p in (FIXTURES / "twilio").glob("*.txt") if "voice" not in p.name)
+VOICE_FIXTURES = sorted((FIXTURES / "twilio").glob("voice_*.txt"))
+
+
+@pytest.mark.parametrize("path", VOICE_FIXTURES, ids=str)
+def test_twilio_voice_fixture_parses(path: Path) -> None:
+    raw = path.read_bytes()
+    assert not raw.endswith(b"\n")
+    form = {k: v[-1] for k, v in parse_qs(raw.decode("ascii"), keep_blank_values=True).items()}
+    assert {"CallSid", "AccountSid"} <= form.keys()
+    assert form["CallSid"].startswith("CA") and len(form["CallSid"]) == 34
+    if "RecordingSid" in form:
+        assert form["RecordingSid"].startswith("RE") and len(form["RecordingSid"]) == 34
+    if "ApiVersion" in form:
+        assert form["ApiVersion"] == "2010-04-01" and form["Direction"] in (
+            "inbound",
+            "outbound-api",
+        )
+
+
+@pytest.mark.parametrize("path", MESSAGE_FIXTURES, ids=str)
 def test_twilio_fixture_parses(path: Path) -> None:
     raw = path.read_bytes()
     assert not raw.endswith(b"\n")

@@ -1,4 +1,4 @@
-"""Loopback fake of Twilio's Messages REST API, for the real ``twilio`` Python client.
+"""Loopback fake of Twilio's Messages and Calls REST APIs, for the real ``twilio`` Python client.
 
 Point a client at it with ``client.api.base_url = fake.base_url``: twilio 9.x caches
 ``client.api`` (an ``Api`` Domain) and builds every URL as ``base_url + /2010-04-01/...``,
@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages\.json$")
 _MESSAGE = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Messages/((?:SM|MM)\w+)\.json$")
+_CALLS = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Calls\.json$")
+_RECORDING = re.compile(r"^/2010-04-01/Accounts/(AC\w+)/Recordings/(RE\w+)\.mp3$")
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
@@ -87,6 +89,10 @@ class FakeTwilioAPI:
         self._faults: list[_Fault] = []
         self._hangs: list[float] = []
         self._stored: dict[str, dict[str, Any]] = {}
+        self.recordings: dict[str, bytes] = {}
+        # Calls.json creates, as the posted form (last value of each field) plus the Sid given.
+        self.placed: list[dict[str, str]] = []
+        self.recording_fetches: list[tuple[str | None, str]] = []
         self._counter = itertools.count(1)
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -208,6 +214,47 @@ class FakeTwilioAPI:
             self._stored[sid] = result
         return 201, result
 
+    def _place(self, account: str, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """A Calls.json create: Twilio's required fields, then the call resource, queued."""
+        fields = {key: values[-1] for key, values in form.items()}
+        if not fields.get("To"):
+            return 400, _error(400, 21201, "No 'To' number is specified")
+        if not fields.get("From"):
+            return 400, _error(400, 21213, "No 'From' number is specified")
+        if not (fields.get("Url") or fields.get("Twiml") or fields.get("ApplicationSid")):
+            return 400, _error(400, 21205, "Url parameter is required.")
+        seed = f"{id(self)}:call:{next(self._counter)}".encode()
+        sid = "CA" + hashlib.md5(seed).hexdigest()
+        now = email.utils.format_datetime(datetime.now(UTC).replace(microsecond=0))
+        with self._lock:
+            self.placed.append({**fields, "Sid": sid})
+        uri = f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"
+        return 201, {
+            "account_sid": account,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": fields["From"],
+            "from_formatted": fields["From"],
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "to": fields["To"],
+            "to_formatted": fields["To"],
+            "uri": uri,
+        }
+
     @staticmethod
     def _validate(call: TwilioCall, form: dict[str, list[str]]) -> _Fault | None:
         if not call.to:
@@ -218,7 +265,9 @@ class FakeTwilioAPI:
             return _Fault(400, 21602, "Message body is required.", 1, None)
         return None
 
-    def _route(self, verb: str, path: str, auth: str | None, form: dict) -> tuple[int, dict]:
+    def _route(
+        self, verb: str, path: str, auth: str | None, form: dict
+    ) -> tuple[int, dict | bytes]:
         user = password = None
         if auth and auth.startswith("Basic "):
             user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
@@ -226,8 +275,14 @@ class FakeTwilioAPI:
             return 401, _error(401, 20003, "Authenticate")
         if verb == "POST" and (m := _MESSAGES.match(path)):
             return self._create(m.group(1), user, form)
+        if verb == "POST" and (m := _CALLS.match(path)):
+            return self._place(m.group(1), form)
         if verb == "GET" and (m := _MESSAGE.match(path)) and m.group(2) in self._stored:
             return 200, self._stored[m.group(2)]
+        if verb == "GET" and (m := _RECORDING.match(path)):
+            self.recording_fetches.append((user, m.group(2)))
+            if m.group(2) in self.recordings:
+                return 200, self.recordings[m.group(2)]
         return 404, _error(404, 20404, f"The requested resource {path} was not found")
 
 
@@ -252,9 +307,10 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(body, keep_blank_values=True)
         path = urlsplit(self.path).path
         status, payload = self.api._route(verb, path, self.headers.get("Authorization"), form)
-        data = json.dumps(payload).encode()
+        audio = isinstance(payload, bytes)
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "audio/mpeg" if audio else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         # The client may have given up waiting (a hang outlived its timeout).

@@ -16,6 +16,7 @@ from webhooks.admin import (  # noqa: F401
     communities,
     exports,
     posters,
+    recordings,
     responses,
     themes,
 )

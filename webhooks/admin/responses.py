@@ -18,7 +18,13 @@ from webhooks.admin.forms import ResponseFilterForm
 from webhooks.admin.themes import theme_response_ids, themes_of
 from webhooks.services import services
 
-CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram", "simulator": "Simulator"}
+CHANNELS = {
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "voice": "Phone call",
+    "simulator": "Simulator",
+}
 
 
 def local_day(value: str | None, zone: ZoneInfo, end: bool) -> datetime | None:
