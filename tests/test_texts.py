@@ -22,6 +22,8 @@ def test_each_system_text_fits_in_two_segments(name):
         high="10 (every single day)",
         answer="Not very safe, and worse in winter",
         percent="100",
+        choice="Not at all safe, and worse in winter",
+        key="9",
     )
     segments, encoding = texts.sms_segments(body)
     assert segments <= 2, f"{name}: {segments} {encoding} segments"

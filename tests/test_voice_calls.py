@@ -227,3 +227,66 @@ def test_a_caller_under_13_is_not_kept(client, services):
     assert told.find("Hangup") is not None and gather(told) is None
     with services.db.session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Resident)) == 0
+
+
+def _park(services) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    add_community(services, sms_number="+447700900000")
+    park = (Path(__file__).parents[1] / "prompts" / "park-after-dark.yaml").read_text()
+    add_campaign(services, source=park)
+
+
+def test_a_caller_answers_a_closed_question_on_the_keypad_and_its_branch_follows(client, services):
+    _park(services)
+    call = Call(client)
+    call.start()
+    asked = call.press("1")
+    lines = said(asked)
+    question = (
+        "How safe does the park feel after dark? For Very safe, press 1. For Quite safe, press 2."
+        " For Not very safe, press 3. For Not at all safe, press 4. Or say your answer."
+    )
+    assert any(line.endswith(question) for line in lines)
+    assert "Press star to hear the question again, or 0 for help." in lines
+    assert "stage=choice" in gather(asked).get("action")
+    # 3 is the third choice here, not "stop".
+    branched = call.press("3")
+    assert "What would make the park feel safer, or better for you?" in said(branched)
+    call.say("More lights by the gate.")
+    stored = answers(services)
+    assert [(row.text, row.choice) for row in stored] == [
+        ("3", "Not very safe"),
+        ("More lights by the gate.", None),
+    ]
+    with services.db.session_scope() as session:
+        assert session.scalar(select(Resident.status)) == "joined"
+
+
+def test_a_caller_says_a_choice_and_presses_a_scale_value(client, services):
+    _park(services)
+    call = Call(client)
+    call.start()
+    call.press("1")
+    again = call.press("*")
+    assert any(line.startswith("How safe does the park feel") for line in said(again))
+    scale = call.say("Quite safe.")
+    often = "How often do you use the park? Press or say a number from 1 (never) to 5 (every day)."
+    assert any(line.endswith(often) for line in said(scale))
+    call.press("5")
+    assert [(row.text, row.choice) for row in answers(services)] == [
+        ("Quite safe.", "Quite safe"),
+        ("5", "5"),
+    ]
+
+
+def test_after_help_on_a_closed_question_its_keys_work_once(client, services):
+    _park(services)
+    call = Call(client)
+    call.start()
+    call.press("1")
+    helped = call.press("0")
+    assert "stage=answer" in gather(helped).get("action")
+    stopped = call.press("3")
+    assert any("won't get more calls" in line for line in said(stopped))
+    assert answers(services) == []

@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "voice"
 # Stages a step's keys are read in.
 JOIN, BACK, ANSWER, ERASE, QUOTES, AGE = "join", "back", "answer", "erase", "quotes", "age"
-STAGES = frozenset({JOIN, BACK, ANSWER, ERASE, QUOTES, AGE})
+# A closed question: keys 1-9 are its choices, so only 0 (help) and star (again) are commands.
+CHOICE = "choice"
+STAGES = frozenset({JOIN, BACK, ANSWER, ERASE, QUOTES, AGE, CHOICE})
 REPEAT_KEY = "9"
+CHOICE_REPEAT_KEY = "*"
 CALLS_KEY = "4"
 # The one place a key pressed becomes the words the engine reads. Keys not listed reach the
 # engine as the digits themselves (an age band, a numbered choice).
@@ -34,6 +37,7 @@ KEYPAD: dict[str, dict[str, str]] = {
     JOIN: {"1": "YES", "3": "STOP"},
     BACK: {"1": "START"},
     ANSWER: {"0": "HELP", "3": "STOP", "7": "DELETE"},
+    CHOICE: {"0": "HELP"},
     ERASE: {"7": "CONFIRM"},
     QUOTES: {"1": "YES", "2": "NO", "3": "STOP"},
     AGE: {},  # the age band's number, as typed in a text

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.languages import asked_language, pick_text
+from bot.conversation.choices import QuestionForm, ask
+from storage.languages import asked_language
 from storage.models import (
     Assignment,
     Campaign,
@@ -28,6 +29,8 @@ class Question:
     prompt_id: int
     text: str
     language: str | None
+    # A closed question: its choices are pressed on the keypad (the CHOICE stage).
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ def _community_of_line(session: Session, line: str | None, address_hash: str) ->
 def pending_question(session: Session, resident: Resident) -> Question | None:
     """The prompt waiting for the resident's answer, in the language it was put to them."""
     row = session.execute(
-        select(Assignment.prompt_id, Assignment.language, Prompt.text, Campaign.language)
+        select(
+            Assignment.prompt_id, Assignment.language, Prompt.text, Prompt.form, Campaign.language
+        )
         .join(Prompt, Prompt.id == Assignment.prompt_id)
         .join(Campaign, Campaign.id == Assignment.campaign_id)
         .where(
@@ -79,10 +84,12 @@ def pending_question(session: Session, resident: Resident) -> Question | None:
     ).first()
     if row is None:
         return None
-    prompt_id, asked_in, texts, default = row
+    prompt_id, asked_in, texts, stored_form, default = row
     language = asked_in or asked_language(resident.language, texts, default)
-    text = pick_text(texts, language, default) or ""
-    return Question(prompt_id, text, language)
+    form = QuestionForm.of(stored_form, default)
+    return Question(
+        prompt_id, ask(texts, form, language, default, spoken=True).text, language, form is not None
+    )
 
 
 def load(session: Session, address_hash: str, line: str | None) -> Caller:
@@ -123,9 +130,13 @@ def choose_calls(session: Session, resident_id: int) -> None:
         resident.channel = "voice"
 
 
-def placed_for(session: Session, outbox_id: int | None, resident_id: int | None) -> str | None:
-    """The words of the outbox row a call was placed for, when it is this resident's."""
-    if outbox_id is None or resident_id is None:
+def placed_for(session: Session, outbox_id: int | None, resident: Caller) -> str | None:
+    """The words of the outbox row a call was placed for, when it is this resident's and not
+    their question itself (which the call asks in its spoken form)."""
+    if outbox_id is None or resident.resident_id is None:
         return None
     row = session.get(OutboundMessage, outbox_id)
-    return row.text if row is not None and row.resident_id == resident_id else None
+    if row is None or row.resident_id != resident.resident_id:
+        return None
+    asking = resident.question is not None and row.prompt_id == resident.question.prompt_id
+    return None if asking and row.kind == "prompt" else row.text

@@ -68,7 +68,7 @@ def _greeting(db: Database, step: CallStep, caller: Caller) -> list[Line]:
     """Hello; on a call we placed, the words it was placed for (unless they are the question)."""
     lines = [_said("voice_hello" if not step.outbound else "voice_hello_called", caller)]
     with db.session_scope() as session:
-        placed = call_state.placed_for(session, step.outbox_id, caller.resident_id)
+        placed = call_state.placed_for(session, step.outbox_id, caller)
     question = caller.question
     if placed and (question is None or placed.strip() != question.text.strip()):
         lines.append(Line(placed))
@@ -79,7 +79,10 @@ def step_answered(
     db: Database, vault: Vault, step: CallStep, urls: Urls, limits: Limits | None = None
 ) -> str:
     """A <Gather>'s result: a key or the words recognised, read in the step's stage."""
-    if step.digits == voice.REPEAT_KEY and step.stage in (voice.ANSWER, voice.QUOTES):
+    repeat = (step.digits == voice.REPEAT_KEY and step.stage in (voice.ANSWER, voice.QUOTES)) or (
+        step.digits == voice.CHOICE_REPEAT_KEY and step.stage == voice.CHOICE
+    )
+    if repeat:
         return voice.twiml(_ask(step, urls, _caller(db, vault, step), []))
     if step.digits == voice.CALLS_KEY and step.stage == voice.ANSWER:
         caller = _caller(db, vault, step)
@@ -135,7 +138,9 @@ def _after(
     if question is None and not caller.profile_waiting:
         return Answer((*lines, _said("voice_goodbye")))
     asked = any(reply.kind == "prompt" for reply in reception.replies) or caller.profile_waiting
-    return _ask(step, urls, caller, lines, ask=not asked)
+    # After help, the keys it names (3 to stop, 7 to erase) work once, even on a closed question.
+    commands = words.strip().upper() == "HELP"
+    return _ask(step, urls, caller, lines, ask=not asked, commands=commands)
 
 
 def _keys(step: CallStep, urls: Urls, lines: list[Line], stage: str) -> Answer:
@@ -148,7 +153,13 @@ def _keys(step: CallStep, urls: Urls, lines: list[Line], stage: str) -> Answer:
 
 
 def _ask(
-    step: CallStep, urls: Urls, caller: Caller, lines: list[Line], *, ask: bool = True
+    step: CallStep,
+    urls: Urls,
+    caller: Caller,
+    lines: list[Line],
+    *,
+    ask: bool = True,
+    commands: bool = False,
 ) -> Answer:
     """The question (or an invitation to say anything), then listen for speech or a key."""
     question = caller.question
@@ -159,14 +170,20 @@ def _ask(
             lines.append(Line(question.text, language))
         elif not caller.profile_waiting:
             lines.append(_said("voice_no_question", caller))
-    if not step.keys_said:
+    closed = question is not None and question.closed and not commands
+    if closed:
+        lines.append(_said("voice_choice_keys"))
+    elif not step.keys_said:
         lines.append(_said("voice_keys"))
         if caller.channel != voice.CHANNEL:
             lines.append(_said("voice_choose_calls"))
     return Answer(
         tuple(lines),
         then=voice.SPEECH,
-        action=urls.step(step.number + 1, voice.ANSWER, True),
+        # A closed question's keys are its choices; the keys that always work are said later.
+        action=urls.step(
+            step.number + 1, voice.CHOICE if closed else voice.ANSWER, step.keys_said or not closed
+        ),
         language=language,
         record_prompt=texts.text("voice_record"),
         record_action=urls.recorded(step.number + 1, True),

@@ -176,6 +176,22 @@ class QuestionForm:
             value = int(key) if key is not None else None
         return str(value) if value is not None and low <= value <= high else None
 
+    def spoken(self, question: str, language: str | None) -> str:
+        """The question as a call says it: each choice with the key to press for it."""
+        if self.scale is not None:
+            low, high = self.scale
+            hint = texts.text(
+                "voice_scale",
+                low=self.label(str(low), language),
+                high=self.label(str(high), language),
+            )
+            return f"{question} {hint}"
+        keys = " ".join(
+            texts.text("voice_choice", choice=self.label(key, language), key=str(number))
+            for number, key in enumerate(self.answers(), 1)
+        )
+        return f"{question} {keys} {texts.text('voice_choice_or_say')}"
+
     def asked(self, question: str, language: str | None) -> Asked:
         """The question with its choices numbered below it (SMS) and as buttons (Telegram)."""
         if self.scale is not None:
@@ -207,11 +223,15 @@ def ask(
     form: QuestionForm | None,
     language: str | None,
     default: str,
+    *,
+    spoken: bool = False,
 ) -> Asked:
-    """A prompt as it is sent in `language`: its text, and a closed question's choices."""
-    body = pick_text(
-        texts if isinstance(texts, dict) else {default: texts or ""}, language, default
-    )
+    """A prompt as it is sent in `language`: its text, and a closed question's choices (with
+    the keys to press for them when `spoken`, on a call)."""
+    by_language = texts if isinstance(texts, dict) else {default: texts or ""}
+    body = pick_text(by_language, language, default) or ""
     if form is None:
-        return Asked(body or "", ())
-    return form.asked(body or "", language)
+        return Asked(body, ())
+    if spoken:
+        return Asked(form.spoken(body, language), ())
+    return form.asked(body, language)

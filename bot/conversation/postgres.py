@@ -95,12 +95,7 @@ def apply_common_answer(
         "provider_id_sent": rows[0]["provider_id"],
         "attempts": rows[0]["attempts"],
     }
-    for number, reply in enumerate(replies):
-        params[f"kind{number}"] = reply.kind
-        params[f"text{number}"] = reply.text
-        params[f"campaign{number}"] = reply.campaign_id
-        params[f"prompt{number}"] = reply.prompt_id
-        params[f"options{number}"] = rows[number]["options"]
+    params.update(_reply_params(replies, rows))
     written = connection.execute(COMMON_ANSWER[len(replies)], params).all()
     if len(written) != len(replies):
         raise StateChanged("stored before, or the pending prompt was answered meanwhile")
@@ -109,6 +104,18 @@ def apply_common_answer(
     return Applied(
         ordered[0].in_reply_to_id, outbound_replies(message, replies, resident.id, ids), sent
     )
+
+
+def _reply_params(replies: list[Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The VALUES row parameters of each reply, numbered as the statement names them."""
+    params: dict[str, Any] = {}
+    for number, reply in enumerate(replies):
+        params[f"kind{number}"] = reply.kind
+        params[f"text{number}"] = reply.text
+        params[f"campaign{number}"] = reply.campaign_id
+        params[f"prompt{number}"] = reply.prompt_id
+        params[f"options{number}"] = rows[number]["options"]
+    return params
 
 
 # Each step runs only when the one before it wrote its row, so a retry or a race writes nothing

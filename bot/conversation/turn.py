@@ -28,6 +28,8 @@ from bot.messages import Inbound
 from storage.languages import asked_language, pick_text
 
 _VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
+# A phone call hears a closed question's choices with the keys to press for them.
+CALL = "voice"
 
 
 class Turn:
@@ -226,7 +228,8 @@ class Turn:
     def prompt_reply(self, prompt: PromptView) -> Reply:
         assert self.resident is not None
         language = asked_language(self.resident.language, prompt.text, prompt.campaign_language)
-        asked = ask(prompt.text, prompt.form, language, prompt.campaign_language)
+        spoken = self.inbound.channel == CALL
+        asked = ask(prompt.text, prompt.form, language, prompt.campaign_language, spoken=spoken)
         # Carry the campaign and prompt so a prompt given as a reply counts in the funnel.
         return Reply(
             asked.text,
