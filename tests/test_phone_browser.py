@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import add_community
 from tests.test_admin_browser import CHROMIUM, browser_page, live_app  # noqa: F401
-from webhooks.admin.charts import replies_chart
+from webhooks.charts import replies_chart
 
 CSS = Path(__file__).resolve().parent.parent / "webhooks" / "static" / "voices.css"
 PHONE = {"width": 375, "height": 667}

@@ -162,3 +162,32 @@ def test_the_page_loads_nothing_from_elsewhere(client, services):
     assert "<script" not in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("quite", [4, 5], ids=["four-said-it", "five-said-it"])
+def test_a_closed_questions_tally_shows_answers_held_by_five_or_more_only(client, services, quite):
+    from pathlib import Path
+
+    from storage.models import Community
+    from storage.publishing import set_published
+    from tests.helpers import Phone, add_campaign, add_community
+
+    add_community(services, "cumnock", "Cumnock", quiet_start=None, quiet_end=None)
+    add_campaign(
+        services,
+        source=(Path(__file__).parents[1] / "prompts" / "park-after-dark.yaml").read_text(),
+    )
+    with services.db.session_scope() as session:
+        set_published(session, session.query(Community).one().id, True)
+    for number, words in enumerate(["4"] * 6 + ["quite safe"] * quite):
+        phone = Phone(services, f"+4477009002{number:02d}")
+        phone.join()
+        phone.send(words)
+    html = page(client)
+    everyone = 6 + quite
+    assert f"Answers of {everyone} residents" in html
+    share = round(100 * 6 / everyone)
+    assert f'<th scope="row">Not at all safe</th><td>6</td><td>{share}%</td>' in html
+    assert ('<th scope="row">Quite safe</th>' in html) is (quite >= 5)
+    assert "Very safe</th>" not in html  # nobody said it: nothing to show
+    assert "<svg" in html and 'role="img"' in html

@@ -6,13 +6,15 @@ import hashlib
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from bot.insights.results import ResultsPage, results_page
+from bot.insights.results import QuestionResults, ResultsPage, results_page
 from storage.languages import pick_text
 from storage.models import Community
 from storage.publishing import PageState, page_state
 from storage.small_groups import FEWER_THAN, SMALL_GROUP
+from webhooks.charts import tally_chart
 from webhooks.results_cache import CHECK_SECONDS, Entry, ResultsCache
 from webhooks.services import services
 
@@ -114,10 +116,21 @@ def _rendered(entry: Entry, page: ResultsPage, language: str) -> tuple[str, str]
             pick_text=pick_text,
             fewer_than=FEWER_THAN,
             small_group=SMALL_GROUP,
+            chart=_chart,
         )
         found = (html, hashlib.sha256(html.encode()).hexdigest()[:20])
         entry.rendered[language] = found
     return found
+
+
+def _chart(question: QuestionResults, language: str) -> Markup:
+    """A closed question's shown answers as the server-drawn bar chart (its table follows)."""
+    assert question.form is not None
+    rows = [
+        (question.form.label(choice.key, language), choice.count, choice.percent)
+        for choice in question.choices
+    ]
+    return tally_chart(rows, f"Answers of {question.answered} residents")
 
 
 def _render(name: str, **context: Any) -> str:

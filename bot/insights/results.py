@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.conversation.choices import QuestionForm
 from bot.insights.quotes import approved_quotes
-from storage.models import Campaign, CampaignUpdate, Community, Response
+from bot.insights.tallies import QuestionTally, tallies
+from storage.models import Campaign, CampaignUpdate, Community, Prompt, Response
 from storage.small_groups import SMALL_GROUP
 from storage.statuses import CampaignStatus
 from storage.themes import ThemeFilter, find_themes, select_answers
@@ -43,12 +45,25 @@ class UpdateShown:
 
 
 @dataclass(frozen=True)
+class ChoiceShown:
+    """A closed question's answer held by enough residents to show: its key, count and share."""
+
+    key: str
+    count: int
+    percent: int
+
+
+@dataclass(frozen=True)
 class QuestionResults:
-    """One question: its text in every language, and the themes of its answers."""
+    """One question: its text in every language, the themes of its answers, and for a closed
+    question the answers held by at least SMALL_GROUP residents (the rest folded away)."""
 
     key: str
     texts: dict[str, Any]
     themes: list[ThemeShown] = field(default_factory=list)
+    form: QuestionForm | None = None
+    choices: list[ChoiceShown] = field(default_factory=list)
+    answered: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,12 +127,9 @@ def _campaign_results(session: Session, campaign: Campaign) -> CampaignResults:
     quotes = (
         {q.response_id: q.text for q in approved_quotes(session, campaign.id)} if enough else {}
     )
+    tallied = {tally.prompt_key: tally for tally in tallies(session, campaign)} if enough else {}
     questions = [
-        QuestionResults(
-            prompt.key,
-            dict(prompt.text),
-            _themes_with_quotes(session, campaign, prompt.key, quotes) if enough else [],
-        )
+        _question(session, campaign, prompt, quotes, tallied.get(prompt.key), enough)
         for prompt in campaign.prompts
     ]
     return CampaignResults(
@@ -132,6 +144,30 @@ def _campaign_results(session: Session, campaign: Campaign) -> CampaignResults:
         answered=answered if enough else None,
         other_quotes=list(quotes.values()),
         updates=_updates(session, campaign.id),
+    )
+
+
+def _question(
+    session: Session,
+    campaign: Campaign,
+    prompt: Prompt,
+    quotes: dict[int, str],
+    tally: QuestionTally | None,
+    enough: bool,
+) -> QuestionResults:
+    form = QuestionForm.of(prompt.form, campaign.language)
+    shown: list[ChoiceShown] = []
+    answered = tally.answered if tally is not None else 0
+    if tally is not None and answered >= SMALL_GROUP:
+        # Shares stay of everyone who answered; an answer fewer than 5 gave is not shown at all.
+        shown = [
+            ChoiceShown(answer.key, answer.count, answer.percent)
+            for answer in tally.answers
+            if answer.count >= SMALL_GROUP
+        ]
+    themes = _themes_with_quotes(session, campaign, prompt.key, quotes) if enough else []
+    return QuestionResults(
+        prompt.key, dict(prompt.text), themes, form, shown, answered if shown else 0
     )
 
 

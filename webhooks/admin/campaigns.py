@@ -30,8 +30,8 @@ from webhooks.admin.campaign_form import (
     starters,
     starts_at,
 )
-from webhooks.admin.charts import tally_chart
 from webhooks.admin.forms import CampaignForm, CloseForm, ReportBackForm, UpdateForm
+from webhooks.charts import tally_chart
 from webhooks.results import forget_results
 from webhooks.services import services
 

@@ -22,8 +22,8 @@ from storage.publishing import results_link
 from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
-from webhooks.admin.charts import replies_chart
 from webhooks.admin.forms import ActionForm, CommunityForm, GroupQuestionForm
+from webhooks.charts import replies_chart
 from webhooks.services import services
 
 # Offered first: where communities using this mostly are, then the rest alphabetically.
