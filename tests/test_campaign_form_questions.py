@@ -179,3 +179,24 @@ def test_the_form_offers_each_question_as_a_place_to_go_next(client, organiser):
     assert '<option value="2">question 2</option>' in html
     assert '<option value="end">the end (thank them)</option>' in html
     assert 'data-choices-reply="Reply {numbers} or {last}"' in html
+
+
+def test_a_file_with_closed_questions_fills_the_form_and_comes_back_the_same(app):
+    from webhooks.admin.campaign_form import fill_from_starter, form_to_source
+    from webhooks.admin.forms import CampaignForm
+
+    translated = PARK_FILE.replace(
+        "choices: [Very safe,", "choices: [{en: Very safe, gd: Glè shàbhailte},"
+    ).replace("labels: {1: never,", "labels: {1: {en: never, gd: chan ann idir},")
+    written = parse_prompt_file(translated)
+    with app.test_request_context(method="GET"):
+        form = CampaignForm(formdata=None)
+        fill_from_starter(form, written)
+        assert form.prompts[0].form.kind.data == "choices"
+        assert form.prompts[0].form.choices[3].form.next.data == "3"  # question 3 on the form
+        assert form.prompts[2].form.next.data == "end"
+        again = parse_prompt_file(form_to_source(form))
+    assert [(p.key, p.text, p.form, p.branches) for p in again.prompts] == [
+        (p.key, p.text, p.form, p.branches) for p in written.prompts
+    ]
+    assert again.prompts[0].form["choices"][0] == {"en": "Very safe", "gd": "Glè shàbhailte"}
