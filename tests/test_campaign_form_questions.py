@@ -200,3 +200,13 @@ def test_a_file_with_closed_questions_fills_the_form_and_comes_back_the_same(app
         (p.key, p.text, p.form, p.branches) for p in written.prompts
     ]
     assert again.prompts[0].form["choices"][0] == {"en": "Very safe", "gd": "Glè shàbhailte"}
+
+
+def test_translations_carried_by_the_page_that_make_no_sense_are_left_out(client, organiser):
+    odd = '{"prompts": 5, "choices": {"park": "Very safe"}, "labels": {"often": {"1": [1]}}}'
+    response = post_form(client, NEW, park_form(translations=odd))
+    assert response.status_code == 302
+    with organiser.db.session_scope() as session:
+        made = session.scalar(select(Campaign))
+        assert made.prompts[0].form["choices"][0] == {"en": "Very safe"}
+        assert made.prompts[1].form["labels"]["1"] == {"en": "never"}

@@ -33,9 +33,17 @@ def row_keys(form: CampaignForm) -> list[str]:
     ]
 
 
-def with_translations(text: str, others: dict[str, str] | None, language: str) -> Any:
+def kept(extra: Any, name: str) -> dict:
+    """One part of the translations the page carries along; anything else counts as none."""
+    found = extra.get(name) if isinstance(extra, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def with_translations(text: str, others: Any, language: str) -> Any:
     """A text as a file writes it: a string, or a language map when translations ride along."""
-    others = {k: v for k, v in (others or {}).items() if k != language}
+    others = {
+        k: v for k, v in (others if isinstance(others, dict) else {}).items() if k != language
+    }
     return {language: text, **others} if others else text
 
 
@@ -63,13 +71,13 @@ def written_prompts(
             continue
         prompt: dict[str, Any] = {
             "id": key,
-            "text": with_translations(text, (extra.get("prompts") or {}).get(key), language),
+            "text": with_translations(text, kept(extra, "prompts").get(key), language),
         }
         place = Written(row)
         if row.kind.data == "choices":
-            branches = _choices(prompt, place, keys, language, (extra.get("choices") or {}))
+            branches = _choices(prompt, place, keys, language, kept(extra, "choices"))
         elif row.kind.data == "scale":
-            branches = _scale(prompt, place, keys, language, (extra.get("labels") or {}))
+            branches = _scale(prompt, place, keys, language, kept(extra, "labels"))
         else:
             branches = _target(row.next.data, keys)
             place.next_fields[ANY_ANSWER] = row.next
@@ -83,7 +91,7 @@ def written_prompts(
 def _choices(
     prompt: dict[str, Any], place: Written, keys: list[str], language: str, extra: dict
 ) -> dict[str, str]:
-    others = extra.get(prompt["id"]) or {}
+    others = kept(extra, prompt["id"])
     prompt["choices"], branches = [], {}
     for entry in place.row.choices.entries:
         words = (entry.form.text.data or "").strip()
@@ -100,7 +108,7 @@ def _choices(
 def _scale(
     prompt: dict[str, Any], place: Written, keys: list[str], language: str, extra: dict
 ) -> dict[int, str]:
-    row, others = place.row, extra.get(prompt["id"]) or {}
+    row, others = place.row, kept(extra, prompt["id"])
     low, high = row.scale_low.data, row.scale_high.data
     prompt["scale"] = [low, high]
     labels = {}
@@ -125,24 +133,24 @@ def fill_questions(form: CampaignForm, prompts: tuple[PromptSpec, ...], language
     """Put a file's prompts into the form's rows; return the other languages kept aside."""
     numbers = {prompt.key: str(number) for number, prompt in enumerate(prompts, start=1)}
     numbers[END] = END
-    kept: dict[str, dict] = {"prompts": {}, "choices": {}, "labels": {}}
+    aside: dict[str, dict] = {"prompts": {}, "choices": {}, "labels": {}}
     for entry, prompt in zip(form.prompts.entries, prompts, strict=False):
         row: PromptRow = entry.form
         row.key.data = prompt.key
         row.text.data, others = split_texts(prompt.text, language)
         if others:
-            kept["prompts"][prompt.key] = others
+            aside["prompts"][prompt.key] = others
         branches = {k: numbers.get(v, v) for k, v in (prompt.branches or {}).items()}
         stored = prompt.form or {}
         if "choices" in stored:
             row.kind.data = "choices"
-            kept["choices"][prompt.key] = _fill_choices(row, stored["choices"], language, branches)
+            aside["choices"][prompt.key] = _fill_choices(row, stored["choices"], language, branches)
         elif "scale" in stored:
             row.kind.data = "scale"
-            kept["labels"][prompt.key] = _fill_scale(row, stored, language, branches)
+            aside["labels"][prompt.key] = _fill_scale(row, stored, language, branches)
         else:
             row.next.data = branches.get(ANY_ANSWER, "")
-    return kept
+    return aside
 
 
 def split_texts(texts: dict[str, str] | None, language: str) -> tuple[str, dict[str, str]]:
@@ -154,25 +162,25 @@ def split_texts(texts: dict[str, str] | None, language: str) -> tuple[str, dict[
 def _fill_choices(row: PromptRow, choices: list, language: str, branches: dict) -> dict:
     while len(row.choices.entries) < max(len(choices), CHOICE_SLOTS):
         row.choices.append_entry()
-    kept = {}
+    aside = {}
     for entry, texts in zip(row.choices.entries, choices, strict=False):
         words, others = split_texts(texts, language)
         entry.form.text.data = words
         entry.form.next.data = branches.get(words, branches.get(ANY_ANSWER, ""))
         if others:
-            kept[words] = others
-    return kept
+            aside[words] = others
+    return aside
 
 
 def _fill_scale(row: PromptRow, stored: dict, language: str, branches: dict) -> dict:
     low, high = (int(end) for end in stored["scale"])
     row.scale_low.data, row.scale_high.data = low, high
     labels = stored.get("labels") or {}
-    kept = {}
+    aside = {}
     for value, target in ((low, row.low_label), (high, row.high_label)):
         target.data, others = split_texts(labels.get(str(value)), language)
         if others:
-            kept[str(value)] = others
+            aside[str(value)] = others
     for value in range(low, high + 1):
         row.scale_next.append_entry(branches.get(str(value), branches.get(ANY_ANSWER, "")))
-    return kept
+    return aside
