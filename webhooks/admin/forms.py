@@ -111,6 +111,7 @@ class PromptRow(Form):
             Length(max=64, message="Please keep this under 64 characters."),
             Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]*$", message="Letters, digits and dashes only."),
         ],
+        description="Left empty: q and the question's number, like q2.",
     )
     text = TextAreaField("Question", validators=[Optional(), Length(max=1600, message=TOO_LONG)])
     kind = SelectField("Kind of question", choices=QUESTION_KINDS, default="open")
