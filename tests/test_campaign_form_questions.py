@@ -112,9 +112,14 @@ def test_a_choice_question_a_scale_and_branches_are_stored_as_a_file_would_be(cl
             "The prompts go round in a circle: park -> often -> why -> park.",
         ),
         (
-            {"prompts-0-choices-2-next": "5"},
+            {"prompts-0-choices-2-next": "nowhere"},
             "prompts-0-choices-2-next",
-            "Prompt 'park' goes next to 'q5', which is no prompt id.",
+            "Prompt 'park' goes next to 'nowhere', which is no prompt id.",
+        ),
+        (
+            {"prompts-0-choices-3-next": "5"},
+            "prompts-0-choices-3-next",
+            "Question 5 is empty: write it, or choose another place.",
         ),
         (
             {
@@ -142,7 +147,15 @@ def test_a_choice_question_a_scale_and_branches_are_stored_as_a_file_would_be(cl
             "A scale goes up from 0 or more, with 2 to 11 steps.",
         ),
     ],
-    ids=["cycle", "unknown-target", "unreached", "choice-twice", "one-choice", "scale-backwards"],
+    ids=[
+        "cycle",
+        "unknown-target",
+        "empty-target",
+        "unreached",
+        "choice-twice",
+        "one-choice",
+        "scale-backwards",
+    ],
 )
 def test_a_broken_branch_or_question_is_refused_beside_its_field_and_nothing_is_made(
     client, organiser, changes, field, sentence

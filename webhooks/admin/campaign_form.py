@@ -18,6 +18,7 @@ from storage.models import Community
 from webhooks.admin.forms import CampaignForm
 from webhooks.admin.question_rows import (
     Written,
+    blank_targets,
     fill_questions,
     split_texts,
     with_translations,
@@ -135,6 +136,8 @@ Checked = tuple[prompt_files.CampaignSpec, list[Written]]
 def _checked_file(form: CampaignForm) -> tuple[Checked | None, list[tuple[Any, str]]]:
     """The campaign the form makes, through the prompt file checker, or its one complaint."""
     source, written = _written(form)
+    if blank := blank_targets(form, written):
+        return None, blank
     try:
         return (prompt_files.parse_prompt_file(source, name="the form"), written), []
     except prompt_files.PromptFileError as exc:

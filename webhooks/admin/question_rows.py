@@ -184,3 +184,18 @@ def _fill_scale(row: PromptRow, stored: dict, language: str, branches: dict) -> 
     for value in range(low, high + 1):
         row.scale_next.append_entry(branches.get(str(value), branches.get(ANY_ANSWER, "")))
     return aside
+
+
+def blank_targets(form: CampaignForm, written: list[Written]) -> list[tuple[Any, str]]:
+    """Each "then go to" that names a question left empty on the form, with what to do."""
+    empty = {
+        str(number)
+        for number, entry in enumerate(form.prompts.entries, start=1)
+        if not (entry.form.text.data or "").strip()
+    }
+    return [
+        (field, f"Question {field.data.strip()} is empty: write it, or choose another place.")
+        for place in written
+        for field in place.next_fields.values()
+        if (field.data or "").strip() in empty
+    ]
