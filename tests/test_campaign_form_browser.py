@@ -11,7 +11,7 @@ from storage.models import Campaign
 from tests.admin_support import PASSWORD, add_user
 from tests.browser_check import skip_without_browser
 from tests.helpers import add_community
-from tests.test_admin_browser import browser_page, live_app  # noqa: F401
+from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS, browser_page, live_app  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, skip_without_browser()]
 
@@ -143,4 +143,47 @@ def test_an_organiser_builds_a_choice_question_with_a_branch_and_launches_it(
         ),
         ("q2", {"scale": [1, 4], "labels": {"4": {"en": "every day"}}}, {"1": "end"}),
         ("q3", None, {"*": "end"}),
+    ]
+
+
+def test_without_javascript_every_part_shows_and_the_server_builds_the_same_campaign(
+    live_app,  # noqa: F811
+    services,
+):
+    from playwright import sync_api
+
+    add_community(services, "cumnock", "Cumnock")
+    add_user(services, "org@example.org", "organiser", ("cumnock",))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(java_script_enabled=False)
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        try:
+            log_in(page, live_app)
+            page.goto(f"{live_app}{NEW}")
+            first = page.locator('[data-question="1"]')
+            assert first.get_by_label("Choice 4", exact=True).is_visible()
+            assert first.get_by_label("After 5, go to").is_visible()
+            page.get_by_label("Title").fill("Benches")
+            page.get_by_label("Short name for links").fill("benches")
+            page.locator("#prompts-0-text").fill("Do we need more benches?")
+            first.get_by_label("Kind of question 1").select_option("choices")
+            first.get_by_label("Choice 1", exact=True).fill("Yes")
+            first.get_by_label("Choice 2", exact=True).fill("No")
+            first.get_by_label("After choice 1, go to").select_option("2")
+            first.get_by_label("After choice 2, go to").select_option("end")
+            page.locator("#prompts-1-text").fill("Where should they go?")
+            page.get_by_label("Yes, send these questions").check()
+            page.get_by_role("button", name="Launch campaign").click()
+            page.get_by_text("Launched Benches").wait_for()
+        finally:
+            context.close()
+            browser.close()
+    with services.db.session_scope() as session:
+        made = session.scalar(select(Campaign))
+        prompts = [(p.key, p.form, p.branches) for p in made.prompts]
+    assert prompts == [
+        ("q1", {"choices": [{"en": "Yes"}, {"en": "No"}]}, {"Yes": "q2", "No": "end"}),
+        ("q2", None, None),
     ]
