@@ -83,6 +83,8 @@ def campaigns(services) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_a_choice_question_a_scale_and_branches_are_stored_as_a_file_would_be(client, organiser):
+    assert client.post(NEW, data=park_form()).status_code == 400  # no CSRF token: refused
+    assert campaigns(organiser) == 0
     response = post_form(client, NEW, park_form())
     assert response.status_code == 302, response.get_data(as_text=True)
     written = parse_prompt_file(PARK_FILE)
