@@ -116,6 +116,7 @@ def test_an_organiser_runs_a_campaign_and_staff_export_it_in_the_browser(
     page.get_by_role("link", name="New campaign").first.click()
     page.get_by_label("Starter").select_option("festival-ideas")
     page.get_by_role("button", name="Use this").click()
+    page.wait_for_url("**/campaigns/new?starter=festival-ideas")  # loaded: its scripts have run
     first_question = page.locator("#prompts-0-text")
     assert "festival feel like yours" in first_question.input_value()
     counter = page.locator('[data-segments-for="prompts-0-text"]')

@@ -67,7 +67,7 @@ def past_start(starts_at: datetime | None, zone: ZoneInfo) -> str | None:
 
 def campaign_texts(spec: prompt_files.CampaignSpec) -> dict[str, list[str]]:
     """Every text residents may get from the campaign, by what an organiser calls it."""
-    named = {f"prompt {p.key!r}": _asked_texts(p, spec.language) for p in spec.prompts}
+    named = {f"prompt {p.key!r}": asked_texts(p, spec.language) for p in spec.prompts}
     if spec.nudge_text:
         named["the nudge text"] = list(spec.nudge_text.values())
     if spec.thanks:
@@ -75,7 +75,7 @@ def campaign_texts(spec: prompt_files.CampaignSpec) -> dict[str, list[str]]:
     return named
 
 
-def _asked_texts(prompt: prompt_files.PromptSpec, default: str) -> list[str]:
+def asked_texts(prompt: prompt_files.PromptSpec, default: str) -> list[str]:
     """A prompt in each of its languages as residents get it: a closed one with its choices."""
     form = choices.QuestionForm.of(prompt.form, default)
     return [choices.ask(prompt.text, form, key, default).text for key in prompt.text]

@@ -16,6 +16,15 @@ from bot.campaigns import operations, prompt_files
 from bot.texts import sms_segments
 from storage.models import Community
 from webhooks.admin.forms import CampaignForm
+from webhooks.admin.question_rows import (
+    Written,
+    blank_targets,
+    fill_questions,
+    split_texts,
+    with_translations,
+    written_prompts,
+)
+from webhooks.admin.source_lines import complaint, fields_by_line
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
@@ -34,72 +43,58 @@ def _duration_text(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def _split(texts: dict[str, str] | None, language: str) -> tuple[str, dict[str, str]]:
-    """The text in the default language, and the other languages kept aside."""
-    texts = dict(texts or {})
-    return texts.pop(language, ""), texts
-
-
 def fill_from_starter(form: CampaignForm, spec: prompt_files.CampaignSpec) -> None:
     """Put a starter file's campaign into the form; other languages ride along unchanged."""
     form.slug.data, form.title.data, form.language.data = spec.slug, spec.title, spec.language
-    extra: dict[str, Any] = {"prompts": {}}
     while len(form.prompts.entries) < min(len(spec.prompts) + 1, form.prompts.max_entries or 10):
         form.prompts.append_entry()
-    for row, prompt in zip(form.prompts.entries, spec.prompts, strict=False):
-        row.form.key.data = prompt.key
-        row.form.text.data, others = _split(prompt.text, spec.language)
-        if others:
-            extra["prompts"][prompt.key] = others
+    extra: dict[str, Any] = fill_questions(form, spec.prompts, spec.language)
     form.nudge_after.data = _duration_text(spec.nudge_after_seconds)
     form.nudge_max.data = spec.nudge_max or 1
-    form.nudge_text.data, extra["nudge"] = _split(spec.nudge_text, spec.language)
-    form.thanks.data, extra["thanks"] = _split(spec.thanks, spec.language)
+    form.nudge_text.data, extra["nudge"] = split_texts(spec.nudge_text, spec.language)
+    form.thanks.data, extra["thanks"] = split_texts(spec.thanks, spec.language)
     form.translations.data = json.dumps(extra, ensure_ascii=False)
-
-
-def _with_translations(text: str, others: dict[str, str] | None, language: str) -> Any:
-    others = {k: v for k, v in (others or {}).items() if k != language}
-    return {language: text, **others} if others else text
 
 
 def form_to_source(form: CampaignForm) -> str:
     """The prompt file the form describes, as YAML, so the same checks apply as for files."""
+    return _written(form)[0]
+
+
+def _written(form: CampaignForm) -> tuple[str, list[Written]]:
+    """The form's prompt file, and which fields wrote each of its prompts."""
     try:
         extra = json.loads(form.translations.data or "{}")
     except ValueError:
         extra = {}
     extra = extra if isinstance(extra, dict) else {}
     language = (form.language.data or "en").strip()
-    prompt_extra = extra.get("prompts") or {}
-    rows = [
-        ((row.form.key.data or "").strip(), (row.form.text.data or "").strip())
-        for row in form.prompts.entries
-    ]
+    prompts, written = written_prompts(form, language, extra)
     data: dict[str, Any] = {
         "slug": form.slug.data,
         "title": form.title.data,
         "language": language,
-        "prompts": [
-            {
-                "id": key or f"q{index}",
-                "text": _with_translations(text, prompt_extra.get(key), language),
-            }
-            for index, (key, text) in enumerate(rows, start=1)
-            if text
-        ],
+        "prompts": prompts,
     }
     if (form.nudge_after.data or "").strip() or (form.nudge_text.data or "").strip():
         data["nudge"] = {
             "after": (form.nudge_after.data or "").strip(),
             "max": form.nudge_max.data if form.nudge_max.data is not None else 1,
-            "text": _with_translations(
+            "text": with_translations(
                 (form.nudge_text.data or "").strip(), extra.get("nudge"), language
             ),
         }
     if (form.thanks.data or "").strip():
-        data["thanks"] = _with_translations(form.thanks.data.strip(), extra.get("thanks"), language)
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        data["thanks"] = with_translations(form.thanks.data.strip(), extra.get("thanks"), language)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False), written
+
+
+def asked_hints() -> dict[str, str]:
+    """The lines under a closed question, placeholders kept, for the page's live count."""
+    return {
+        "choices": texts.text("choices_reply", numbers="{numbers}", last="{last}"),
+        "scale": texts.text("scale_reply", low="{low}", high="{high}"),
+    }
 
 
 def starter_titles() -> list[tuple[str, str]]:
@@ -120,17 +115,60 @@ def starts_at(form: CampaignForm, community: Community) -> datetime | None:
     return form.start.data.replace(tzinfo=ZoneInfo(community.timezone))
 
 
-def _texts(form: CampaignForm) -> list[Any]:
-    return [row.form.text for row in form.prompts.entries] + [form.nudge_text, form.thanks]
-
-
 def check(form: CampaignForm, session: Session, community: Community) -> bool:
-    """Validate the form and the launch rules together, every error beside its field."""
+    """Validate the form, the prompt file it makes and the launch rules, each beside its field."""
     valid = form.validate()
-    fields = _errors_by_field(form, session, community)
-    for field, message in fields:
+    found = _errors_by_field(form, session, community)
+    for field, message in found:
         field.errors = [*field.errors, message]
-    return valid and not fields
+    checked, refused = _checked_file(form)
+    # The file's complaint only where the form has not already said what is wrong.
+    refused = [(field, message) for field, message in refused if not field.errors]
+    over = [] if form.allow_long.data else _over_budget(form, checked)
+    for field, message in refused + over:
+        field.errors = [*field.errors, message]
+    return valid and not (found or refused or over)
+
+
+Checked = tuple[prompt_files.CampaignSpec, list[Written]]
+
+
+def _checked_file(form: CampaignForm) -> tuple[Checked | None, list[tuple[Any, str]]]:
+    """The campaign the form makes, through the prompt file checker, or its one complaint."""
+    source, written = _written(form)
+    if blank := blank_targets(form, written):
+        return None, blank
+    try:
+        return (prompt_files.parse_prompt_file(source, name="the form"), written), []
+    except prompt_files.PromptFileError as exc:
+        line, reason = complaint(str(exc))
+        spots = fields_by_line(source, form, written)
+        return None, [(spots.get(line or 0) or form.prompts.entries[0].form.text, reason)]
+
+
+def _over_budget(form: CampaignForm, checked: Checked | None) -> list[tuple[Any, str]]:
+    """Texts over the SMS segment budget; a closed question counted as asked, choices and all."""
+    measured: list[tuple[Any, list[str]]] = []
+    if checked is not None:
+        spec, written = checked
+        for prompt, place in zip(spec.prompts, written, strict=True):
+            measured.append((place.row.text, operations.asked_texts(prompt, spec.language)))
+    else:
+        measured += [(row.form.text, [row.form.text.data or ""]) for row in form.prompts.entries]
+    measured += [(form.nudge_text, [form.nudge_text.data or ""])]
+    measured += [(form.thanks, [form.thanks.data or ""])]
+    budget, found = texts.SEGMENT_BUDGET, []
+    for field, bodies in measured:
+        count = max(sms_segments(body.strip())[0] for body in bodies)
+        if count > budget:
+            found.append(
+                (
+                    field,
+                    f"This is {count} SMS segments, over the budget of {budget}; "
+                    'shorten it or tick "Allow long texts".',
+                )
+            )
+    return found
 
 
 def _errors_by_field(
@@ -166,16 +204,4 @@ def _errors_by_field(
         found.append((form.nudge_after, "Say how long to wait before the nudge, like 2d."))
     if past := operations.past_start(starts_at(form, community), ZoneInfo(community.timezone)):
         found.append((form.start, past[0].upper() + past[1:] + "."))
-    if not form.allow_long.data:
-        budget = texts.SEGMENT_BUDGET
-        for field in _texts(form):
-            count = sms_segments((field.data or "").strip())[0]
-            if count > budget:
-                found.append(
-                    (
-                        field,
-                        f"This is {count} SMS segments, over the budget of {budget}; "
-                        'shorten it or tick "Allow long texts".',
-                    )
-                )
     return found

@@ -23,6 +23,7 @@ from storage.small_groups import FEWER_THAN, SMALL_GROUP
 from webhooks.admin.access import community_or_404, me, organisers_only
 from webhooks.admin.blueprint import bp
 from webhooks.admin.campaign_form import (
+    asked_hints,
     check,
     fill_from_starter,
     form_to_source,
@@ -74,6 +75,7 @@ def new_campaign(slug: str) -> Response | str:
             problem=problem,
             failed=failed,
             budget=texts.SEGMENT_BUDGET,
+            asked_hints=asked_hints(),
         )
 
 

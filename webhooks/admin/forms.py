@@ -15,6 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import DateField, DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.form import Form
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -85,6 +86,23 @@ class GroupQuestionForm(FlaskForm):
     )
 
 
+QUESTION_KINDS = [
+    SelectChoice("open", "Open: residents answer in their own words"),
+    SelectChoice("choices", "Choices: residents pick one"),
+    SelectChoice("scale", "A scale: residents reply with a number"),
+]
+# The form's room for choices without JavaScript; the browser adds and removes them (2 to 9).
+CHOICE_SLOTS = 4
+
+
+class ChoiceRow(Form):
+    """One choice of a closed question and where answering it leads."""
+
+    text = StringField("Choice", validators=[Optional()])
+    # "" the next question, "end", or a question's number on the form (1, 2, ...).
+    next = StringField("Then go to", validators=[Optional()])
+
+
 class PromptRow(Form):
     key = StringField(
         "Short name for this question (optional)",
@@ -93,8 +111,18 @@ class PromptRow(Form):
             Length(max=64, message="Please keep this under 64 characters."),
             Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]*$", message="Letters, digits and dashes only."),
         ],
+        description="Left empty: q and the question's number, like q2.",
     )
     text = TextAreaField("Question", validators=[Optional(), Length(max=1600, message=TOO_LONG)])
+    kind = SelectField("Kind of question", choices=QUESTION_KINDS, default="open")
+    next = StringField("Then go to", validators=[Optional()])
+    choices = FieldList(FormField(ChoiceRow), min_entries=CHOICE_SLOTS, max_entries=9)
+    scale_low = IntegerField("Lowest number", default=1, validators=[Optional()])
+    scale_high = IntegerField("Highest number", default=5, validators=[Optional()])
+    low_label = StringField("The lowest means (optional)", validators=[Optional()])
+    high_label = StringField("The highest means (optional)", validators=[Optional()])
+    # Entry i is where the answer scale_low + i leads.
+    scale_next = FieldList(StringField("Then go to", validators=[Optional()]), max_entries=11)
 
 
 class CampaignForm(FlaskForm):

@@ -22,10 +22,50 @@
     return { count: count, encoding: encoding, units: units };
   }
 
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? values[name] : all;
+    });
+  }
+
+  // A closed question as residents get it on SMS, as bot.conversation.choices QuestionForm.asked
+  // writes it; `hints` are the page's texts.yaml lines with their {placeholders}.
+  function asked(question, form, hints) {
+    if (form.kind === "scale") {
+      var end = function (value, label) { return label ? value + " (" + label + ")" : String(value); };
+      return question + "\n" + fill(hints.scale, {
+        low: end(form.low, form.lowLabel), high: end(form.high, form.highLabel)
+      });
+    }
+    if (form.kind === "choices" && form.choices.length) {
+      var lines = [], numbers = [];
+      form.choices.forEach(function (words, index) {
+        lines.push((index + 1) + ") " + words);
+        numbers.push(String(index + 1));
+      });
+      return question + "\n" + lines.join("\n") + "\n" + fill(hints.choices, {
+        numbers: numbers.slice(0, -1).join(", "), last: numbers[numbers.length - 1]
+      });
+    }
+    return question;
+  }
+
+  var bodies = [];  // functions that may say what a field's text becomes when it is sent
+
+  function bodyOf(field) {
+    for (var i = 0; i < bodies.length; i++) {
+      var body = bodies[i](field);
+      if (body !== null) { return body; }
+    }
+    return field.value;
+  }
+
   // The budget comes from the page (bot.texts.SEGMENT_BUDGET), so the counter and
   // the launch check agree.
-  function update(field, output) {
-    var s = segments(field.value);
+  function update(field) {
+    var output = document.querySelector('[data-segments-for="' + field.id + '"]');
+    if (!output) { return; }
+    var s = segments(bodyOf(field));
     var budget = parseInt(field.getAttribute("data-budget"), 10) || 2;
     output.textContent = s.count === 0 ? "" :
       s.count + (s.count === 1 ? " SMS segment" : " SMS segments") + " (" + s.encoding + ")" +
@@ -33,11 +73,11 @@
     output.classList.toggle("too-long", s.count > budget);
   }
 
+  window.voicesSms = { segments: segments, asked: asked, bodies: bodies, update: update };
+
   document.querySelectorAll("[data-segments]").forEach(function (field) {
-    var output = document.querySelector('[data-segments-for="' + field.id + '"]');
-    if (!output) { return; }
-    field.addEventListener("input", function () { update(field, output); });
-    update(field, output);
+    field.addEventListener("input", function () { update(field); });
+    update(field);
   });
 })();
 
