@@ -166,3 +166,25 @@ def test_a_quiet_caller_is_nudged_by_call_within_the_nudge_cap(live_services):
     with live_services.db.session_scope() as session:
         rows = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "nudge")).all()
         assert [row.channel for row in rows] == ["voice", "voice"]
+
+
+def test_a_caller_nudged_about_a_closed_question_hears_its_keys(live_services):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from tests.test_nudges import T0, at, sweep
+
+    park = (Path(__file__).parents[1] / "prompts" / "park-after-dark.yaml").read_text()
+    with at(T0 - timedelta(hours=1)):
+        add_community(live_services, sms_number=LINE)
+        add_campaign(live_services, source=park)
+    with at(T0):
+        Phone(live_services, CALLER, channel="voice").join()
+    sweep(live_services, T0 + timedelta(days=2))
+    with live_services.db.session_scope() as session:
+        (nudge,) = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.kind == "nudge")
+        ).all()
+    assert nudge.channel == "voice"
+    assert "For Quite safe, press 2." in nudge.text
+    assert "1) Very safe" not in nudge.text

@@ -294,7 +294,9 @@ def _asked(assignment: Assignment, resident: Resident) -> choices.Asked:
     default = prompt.campaign.language
     assignment.language = asked_language(resident.language, prompt.text, default)
     form = choices.QuestionForm.of(prompt.form, default)
-    return choices.ask(prompt.text, form, assignment.language, default)
+    # Residents who chose calls hear it: each choice with its key, not a numbered list.
+    spoken = resident.channel == "voice"
+    return choices.ask(prompt.text, form, assignment.language, default, spoken=spoken)
 
 
 def _first_position(campaign: Campaign) -> int:
