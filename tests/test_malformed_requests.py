@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from tests.admin_support import add_user, csrf_token, log_in
-from tests.conftest import TELEGRAM_SECRET, load_telegram
+from tests.conftest import TELEGRAM_SECRET, load_telegram, post_twilio
 from tests.helpers import add_campaign, add_community
 
 NUL = "\x00"
@@ -150,6 +150,20 @@ def test_a_nul_in_a_telegram_update_outside_the_text_is_refused_or_replaced(
     update["message"]["from"]["language_code"] = "e\x00n"
     update["message"]["from"]["first_name"] = "A\x00"
     assert _post_update(live_client, json.dumps(update)).status_code in (200, 400)
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus", "ErrorCode"])
+def test_a_nul_in_a_signed_status_callback_gets_400(live_client, field):  # type: ignore[no-untyped-def]
+    callback = {
+        "MessageSid": "SM" + "0" * 32,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30005",
+        "AccountSid": "AC" + "0" * 32,
+    }
+    callback[field] += NUL
+    response = post_twilio(live_client, "/webhooks/twilio/status", callback)
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
 
 
 def test_database_errors_do_not_carry_the_values_tried(services):  # type: ignore[no-untyped-def]
