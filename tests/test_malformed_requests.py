@@ -173,3 +173,38 @@ def test_database_errors_do_not_carry_the_values_tried(services):  # type: ignor
     with pytest.raises(DBAPIError) as raised, services.db.session_scope() as session:
         session.execute(text("SELECT no_such_column WHERE :email = ''"), {"email": "tried@x.org"})
     assert "tried@x.org" not in str(raised.value)
+
+
+def _duplicate_community(services) -> None:  # type: ignore[no-untyped-def]
+    """Insert the same community twice: PostgreSQL's DETAIL repeats the slug."""
+    from storage.models import Community
+
+    with services.db.session_scope() as session:
+        for _ in range(2):
+            session.add(Community(slug="secret-slug", name="Secret", keyword="SECRETWORD"))
+            session.flush()
+
+
+def test_a_database_error_is_described_by_kind_and_constraint_only(services):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.db_errors import describe
+
+    with pytest.raises(IntegrityError) as raised:
+        _duplicate_community(services)
+    described = describe(raised.value)
+    assert "secret-slug" not in described and "DETAIL" not in described
+    assert "communities" in described
+
+
+def test_an_unhandled_database_error_is_logged_without_its_values(app, services, caplog):  # type: ignore[no-untyped-def]
+    app.add_url_rule("/duplicate", view_func=lambda: _duplicate_community(services))
+    app.testing = False  # answer 500 and log it, as in production
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/duplicate")
+    assert response.status_code == 500
+    (record,) = [r for r in caplog.records if r.exc_info]
+    logged = logging.Formatter().format(record)
+    assert "Traceback" in logged and "IntegrityError" in logged
+    assert "secret-slug" not in logged and "DETAIL" not in logged

@@ -11,6 +11,7 @@ import click
 
 from bot.cli.base import Context, campaign_id_or_fail, cli, community_or_fail, fail, pass_ctx
 from bot.cli.commands import campaign, community
+from storage.db_errors import keep_values_out_of_logs
 
 if TYPE_CHECKING:
     from bot.sending.pacing import PacingLimits
@@ -75,6 +76,7 @@ def worker(ctx: Context) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    keep_values_out_of_logs()
     for line in ctx.services.channel_lines():
         click.echo(line)
     running = build_worker(ctx.services)

@@ -29,6 +29,7 @@ from bot.conversation.words import join_lookup
 from bot.messages import Inbound, Outbound
 from storage.crypto import Vault
 from storage.db import Database
+from storage.db_errors import describe
 from storage.models import InboundMessage, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ def receive(
             except (StateChanged, IntegrityError) as exc:
                 if attempt == MAX_ATTEMPTS:
                     raise
-                log.info("message %s: deciding again, %s", inbound.external_id, exc)
+                reason = describe(exc) if isinstance(exc, IntegrityError) else exc
+                log.info("message %s: deciding again, %s", inbound.external_id, reason)
         raise AssertionError("unreachable")
     except Exception:
         _keep_unprocessed(db, message)
@@ -168,7 +170,7 @@ def _attempt(
                     log.warning(
                         "message %s: the common statement failed, writing it the ordinary way: %s",
                         inbound.external_id,
-                        exc,
+                        describe(exc) if isinstance(exc, DBAPIError) else exc,
                         exc_info=not isinstance(exc, DBAPIError),
                     )
         with db.engine.begin() as connection:
@@ -266,4 +268,4 @@ def _keep_unprocessed(db: Database, message: Message) -> None:
     except (Duplicate, Erased):
         pass
     except DBAPIError as exc:  # the database is down: the provider retries the whole message
-        log.warning("message %s not kept: %s", message.inbound.external_id, exc)
+        log.warning("message %s not kept: %s", message.inbound.external_id, describe(exc))
