@@ -62,6 +62,7 @@ class Tally:
 
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
+    by_route: Counter[tuple[str, int]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     finished: float = 0.0
@@ -70,6 +71,7 @@ class Tally:
     def record(self, case: Case, status: int, detail: str = "") -> None:
         with self.lock:
             self.statuses[status] += 1
+            self.by_route[case.route, status] += 1
             if status >= 500 or status == 0:
                 self.server_errors[f"{case.method} {case.route}"] += 1
                 if len(self.failures) < SHOWN:
@@ -103,7 +105,7 @@ def answer_in_process(client: Any, case: Case) -> tuple[int, str]:
         response = client.open(case.path, method=case.method, data=case.body, headers=case.headers)
     except Exception as exc:  # the fuzz reports whatever escaped the app
         return 500, f"{type(exc).__name__}: {str(exc)[:200]}"
-    return response.status_code, response.get_data(as_text=True)[:200]
+    return response.status_code, response.get_data()[:200].decode("latin-1")
 
 
 class Caller:

@@ -57,6 +57,7 @@ HOSTILE = [
     "١٢٣",
     "ß" * 300,
 ]
+CONTROL = ["\x00", "\r\n", "\n", "\x1b", "\x7f", "\x00\r\n"]
 # Percent-escapes that are not UTF-8: a lone continuation byte, a truncated sequence, a surrogate.
 BAD_ESCAPES = ["%FF", "%C3", "%ED%A0%80", "%C0%AF", "%FE%FF"]
 WORDS = ["STOP", "HELP", "YES", "NO", "SKIP", "START", "DELETE", "CONFIRM", "JOIN", "OK", "16"]
@@ -141,6 +142,8 @@ def hostile_text(rng: random.Random) -> str:
         return rng.choice(HOSTILE) * rng.randint(50, 400)
     if roll < 0.2:
         return "".join(chr(rng.randint(1, 0xD7FF)) for _ in range(rng.randint(1, 40)))
+    if roll < 0.4:  # what broke pages and webhooks before: NUL and line breaks
+        return rng.choice(["", "a", "2026-12-01"]) + rng.choice(CONTROL)
     return rng.choice(HOSTILE)
 
 
