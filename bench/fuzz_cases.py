@@ -6,6 +6,7 @@ tests/test_fuzz.py to the Flask test client. bench/fuzz_admin.py makes the admin
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from dataclasses import dataclass, field
@@ -314,8 +315,13 @@ def _drop(tree: object, path: tuple) -> object:  # type: ignore[type-arg]
     return tree
 
 
+def odd_value(rng: random.Random) -> object:
+    """A value of the wrong type, a fresh copy: the mutations change what they put in."""
+    return copy.deepcopy(rng.choice(ODD_VALUES))
+
+
 def _nested(rng: random.Random) -> object:
-    value: object = rng.choice(ODD_VALUES)
+    value: object = odd_value(rng)
     for _ in range(rng.randint(20, 600)):
         value = [value] if rng.random() < 0.5 else {"a": value}
     return value
@@ -332,7 +338,7 @@ def _mutate_update(rng: random.Random, update: dict) -> tuple[object, str]:  # t
         if kind == "drop":
             tree = _drop(tree, path)
         elif kind == "type":
-            tree = _set(tree, path, rng.choice(ODD_VALUES))
+            tree = _set(tree, path, odd_value(rng))
         elif kind == "deep":
             tree = _set(tree, path, _nested(rng))
         elif kind == "unicode":
