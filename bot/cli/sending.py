@@ -11,7 +11,6 @@ import click
 
 from bot.cli.base import Context, campaign_id_or_fail, cli, community_or_fail, fail, pass_ctx
 from bot.cli.commands import campaign, community
-from storage.db_errors import keep_values_out_of_logs
 
 if TYPE_CHECKING:
     from bot.sending.pacing import PacingLimits
@@ -73,6 +72,8 @@ def build_worker(services: Services) -> Worker:
 @pass_ctx
 def worker(ctx: Context) -> None:
     """Production scheduler and outbound sender (the Procfile's worker)."""
+    from storage.db_errors import keep_values_out_of_logs  # SQLAlchemy only when it runs
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
