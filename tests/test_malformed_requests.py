@@ -208,3 +208,15 @@ def test_an_unhandled_database_error_is_logged_without_its_values(app, services,
     logged = logging.Formatter().format(record)
     assert "Traceback" in logged and "IntegrityError" in logged
     assert "secret-slug" not in logged and "DETAIL" not in logged
+
+
+def test_a_chat_member_status_with_a_line_break_stays_on_one_log_line(
+    live_client, live_services, caplog
+):  # type: ignore[no-untyped-def]
+    add_community(live_services)
+    update = load_telegram("my_chat_member", update_id=434343)
+    update["my_chat_member"]["new_chat_member"]["status"] = "left\r\n2026-12-06 ERROR forged"
+    with caplog.at_level(logging.INFO):
+        assert _post_update(live_client, json.dumps(update)).status_code == 200
+    ignored = [r.getMessage() for r in caplog.records if "chat member update" in r.getMessage()]
+    assert ignored and all("\n" not in line and "\r" not in line for line in ignored)

@@ -164,7 +164,8 @@ def parse_update(
     if update.edited_message is not None:
         return Ignored("edited message: the first version was kept as sent")
     if update.my_chat_member is not None:
-        return Ignored(f"chat member update ({update.my_chat_member.new_chat_member.status})")
+        # repr: the status is the sender's text, and CR/LF in a log line would forge another line.
+        return Ignored(f"chat member update ({update.my_chat_member.new_chat_member.status!r})")
     message = update.message
     if message is None:
         return Ignored("update without a message")
