@@ -134,7 +134,8 @@ def update_problem(data: dict[str, Any]) -> str | None:
 
 
 class Ignored(str):
-    """The reason an update carries nothing for the engine (it is still answered 200)."""
+    """The reason an update carries nothing for the engine (it is still answered 200); it is
+    logged, so text from the update goes in quoted (repr), where CR/LF cannot start a line."""
 
 
 def parse_update(
@@ -164,7 +165,6 @@ def parse_update(
     if update.edited_message is not None:
         return Ignored("edited message: the first version was kept as sent")
     if update.my_chat_member is not None:
-        # repr: the status is the sender's text, and CR/LF in a log line would forge another line.
         return Ignored(f"chat member update ({update.my_chat_member.new_chat_member.status!r})")
     message = update.message
     if message is None:
