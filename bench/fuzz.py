@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from bench import fuzz_admin, fuzz_cases
+from bench import fuzz_admin, fuzz_cases, fuzz_voice
 from bench.fuzz_cases import Case, Target
 
 PASSWORD = "fuzz: a long passphrase nobody guesses"
@@ -41,10 +41,16 @@ SHOWN = 8
 
 
 def generate(rng: random.Random, target: Target, count: int) -> Iterator[Case]:
-    """`count` requests: a quarter each to SMS and Telegram, a tenth status callbacks, the pages."""
-    makers = [fuzz_cases.twilio_sms, fuzz_cases.twilio_status, fuzz_cases.telegram, fuzz_admin.page]
+    """`count` requests: SMS, delivery callbacks, calls, Telegram, and a third to the pages."""
+    makers = [
+        fuzz_cases.twilio_sms,
+        fuzz_cases.twilio_status,
+        fuzz_voice.twilio_voice,
+        fuzz_cases.telegram,
+        fuzz_admin.page,
+    ]
     for _ in range(count):
-        yield rng.choices(makers, [25, 10, 25, 40])[0](rng, target)
+        yield rng.choices(makers, [20, 8, 12, 25, 35])[0](rng, target)
 
 
 def page_rules(app: Any) -> list[tuple[str, frozenset[str], str]]:

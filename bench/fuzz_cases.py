@@ -161,22 +161,15 @@ def encoded(rng: random.Random, value: str) -> str:
     return spliced(rng, text) if rng.random() < 0.1 else text
 
 
-def _fixture_forms() -> list[list[tuple[str, str]]]:
-    forms = []
-    for path in sorted((FIXTURES / "twilio").glob("*.txt")):
-        forms.append(parse_qsl(path.read_text(encoding="utf-8").strip(), keep_blank_values=True))
-    return forms
-
-
-def _fixture_updates() -> list[dict]:  # type: ignore[type-arg]
-    return [
-        json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted((FIXTURES / "telegram").glob("*.json"))
-    ]
-
-
-TWILIO_FORMS = _fixture_forms()
-TELEGRAM_UPDATES = _fixture_updates()
+TWILIO_FORMS = [  # the messaging ones: bench/fuzz_voice.py takes the calls'
+    parse_qsl(path.read_text(encoding="utf-8").strip(), keep_blank_values=True)
+    for path in sorted((FIXTURES / "twilio").glob("*.txt"))
+    if not path.name.startswith("voice_")
+]
+TELEGRAM_UPDATES = [
+    json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted((FIXTURES / "telegram").glob("*.json"))
+]
 
 
 def _body_text(rng: random.Random, target: Target) -> str:
@@ -190,7 +183,7 @@ def _body_text(rng: random.Random, target: Target) -> str:
     return f"More benches by the river {rng.randint(1, 10**6)}"
 
 
-def _mutate_pairs(rng: random.Random, pairs: list[tuple[str, str]]) -> str:
+def mutate_pairs(rng: random.Random, pairs: list[tuple[str, str]]) -> str:
     """Drop, duplicate, oversize or poison a field; return what was done."""
     done = []
     for _ in range(rng.randint(1, 3)):
@@ -217,13 +210,18 @@ def _mutate_pairs(rng: random.Random, pairs: list[tuple[str, str]]) -> str:
     return ", ".join(done)
 
 
-def _signed(
-    rng: random.Random, target: Target, route: str, pairs: list[tuple[str, str]], what: str
+def signed(
+    rng: random.Random,
+    target: Target,
+    route: str,
+    pairs: list[tuple[str, str]],
+    what: str,
+    query: str = "",
 ) -> Case:
-    """The form as Twilio would post it, signed with the real token (or, rarely, not)."""
-    path = route
+    """The form as Twilio would post it to route?query, signed with the real token (or not)."""
+    path = route + query
     if rng.random() < 0.05:
-        path += "?" + urlencode({"q": hostile_text(rng)})
+        path += ("&" if "?" in path else "?") + urlencode({"q": hostile_text(rng)})
     body = urlencode(pairs)
     signature = RequestValidator(target.twilio_token).compute_signature(
         target.base_url + path, MultiDict(pairs)
@@ -255,8 +253,8 @@ def twilio_sms(rng: random.Random, target: Target) -> Case:
     pairs = [(k, changes.get(k, v)) for k, v in pairs]
     what = f"from {sender[:20]!r}, body {changes['Body'][:30]!r} ({len(changes['Body'])} chars)"
     if rng.random() < 0.5:
-        what += "; " + _mutate_pairs(rng, pairs)
-    return _signed(rng, target, SMS_PATH, pairs, what)
+        what += "; " + mutate_pairs(rng, pairs)
+    return signed(rng, target, SMS_PATH, pairs, what)
 
 
 def twilio_status(rng: random.Random, target: Target) -> Case:
@@ -277,8 +275,8 @@ def twilio_status(rng: random.Random, target: Target) -> Case:
         pairs.append(("ErrorCode", rng.choice(["30005", "30003", "", hostile_text(rng)])))
     what = f"status {status[:20]!r}"
     if rng.random() < 0.5:
-        what += "; " + _mutate_pairs(rng, pairs)
-    return _signed(rng, target, STATUS_PATH, pairs, what)
+        what += "; " + mutate_pairs(rng, pairs)
+    return signed(rng, target, STATUS_PATH, pairs, what)
 
 
 def _nodes(tree: object, path: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
