@@ -290,3 +290,14 @@ def test_after_help_on_a_closed_question_its_keys_work_once(client, services):
     stopped = call.press("3")
     assert any("won't get more calls" in line for line in said(stopped))
     assert answers(services) == []
+
+
+@pytest.mark.parametrize("field", ["CallSid", "From", "To", "Digits"])
+def test_a_nul_in_a_signed_call_step_gets_400_and_stores_nothing(client, town, field):  # type: ignore[no-untyped-def]
+    body = load_twilio("voice_digits")
+    body[field] += "\x00"
+    response = post_twilio(client, f"{VOICE}/step?n=1&stage=join&keys=0", body)
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    with town.db.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0

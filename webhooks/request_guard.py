@@ -50,12 +50,14 @@ def _has_nul(pairs: object) -> bool:
     return any("\x00" in key or "\x00" in value for key, value in pairs)  # type: ignore[attr-defined]
 
 
-def refuse_nul() -> None:
-    """Refuse NUL in a page's address or form: PostgreSQL text cannot hold it, and no one types it.
+# Residents' words keep NUL as U+FFFD instead (the conversation store); Twilio's call steps and
+# callbacks never carry it, and its ids would reach PostgreSQL.
+WORDS_KEPT = frozenset({"/webhooks/twilio/sms", "/webhooks/telegram"})
 
-    The webhooks are exempt: residents' words keep it as U+FFFD instead (the conversation store).
-    """
-    if request.path.startswith(WEBHOOK_PREFIX):
+
+def refuse_nul() -> None:
+    """Refuse NUL in an address or form: PostgreSQL text cannot hold it, and no one types it."""
+    if request.path in WORDS_KEPT:
         return
     if "\x00" in request.path or _has_nul(request.args.items(multi=True)):
         abort(400, NUL_REFUSED)
