@@ -16,6 +16,8 @@ import storage.erasures  # noqa: F401  (the erasure table belongs to the schema 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POOL_RECYCLE_SECONDS = 600
+# The largest id or number an integer column holds (PostgreSQL's integer; SQLite's is wider).
+MAX_INTEGER = 2**31 - 1
 
 # Indexes on expressions. SQLite's reflection cannot read them, so SQLAlchemy and Alembic warn
 # that they skip them there (PostgreSQL compares them); pyproject.toml lets exactly those

@@ -76,6 +76,14 @@ def test_a_recording_is_for_users_of_its_community_only(client, answered_by_phon
     assert twilio_api.recording_fetches == []
 
 
+def test_an_answer_id_no_column_can_hold_is_not_found(client, answered_by_phone, twilio_api):  # type: ignore[no-untyped-def]
+    log_in(client, "staff@example.org")
+    for huge in (2**31, 10**23):
+        path = f"/admin/communities/cumnock/responses/{huge}/recording.mp3"
+        assert client.get(path).status_code == 404
+    assert twilio_api.recording_fetches == []
+
+
 def test_the_export_has_phone_answers_with_channel_voice(client, answered_by_phone):
     log_in(client, "staff@example.org")
     lines = client.get("/admin/communities/cumnock/export.jsonl").get_data(as_text=True)
