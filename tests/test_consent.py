@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -200,3 +201,21 @@ def test_a_no_to_a_pending_question_is_an_answer_not_a_quote_refusal(services):
         assert session.scalar(select(Resident.consent_question)) == "quotes"
         answer = session.scalar(select(Response).where(Response.text == "NO"))
         assert answer is not None and answer.prompt_id is not None
+
+
+def test_quotes_asked_again_after_a_restart_in_the_same_second_are_queued_again(services):
+    import time_machine
+
+    add_community(services)
+    add_campaign(services)
+    phone = Phone(services)
+    # The whole exchange within one second, as a fast phone or a script can send it.
+    with time_machine.travel(datetime(2026, 12, 6, 12, 0, tzinfo=UTC), tick=False):
+        phone.join()
+        phone.send("A ceilidh")
+        phone.send("NO")
+        phone.send("STOP")
+        phone.send("START")
+        phone.send("A bigger ceilidh")
+        phone.send("NO")
+    assert quote_questions(services) == [texts.text("quotes_ask")] * 2

@@ -276,7 +276,7 @@ class _Apply:
                 "text": effect.text,
                 "options": {"buttons": list(effect.buttons)},
                 "status": OutboxStatus.QUEUED,
-                "dedupe_key": outbox.quotes_key(self.resident_id, effect.asked_at),
+                "dedupe_key": outbox.quotes_key(self.resident_id, self.inbound_id),
                 "attempts": 0,
                 "next_attempt_at": self.now,
                 "created_at": self.now,

@@ -6,7 +6,7 @@ Where a key is built inside an INSERT ... SELECT, its `*_sql` twin builds the sa
 from __future__ import annotations
 
 import operator
-from datetime import date, datetime
+from datetime import date
 from functools import reduce
 
 from sqlalchemy import String, cast, literal
@@ -72,9 +72,10 @@ def checkin_key(resident_id: int, day: date) -> str:
     return f"checkin:{resident_id}:{day.isoformat()}"
 
 
-def quotes_key(resident_id: int, asked_at: datetime) -> str:
-    """The dedupe key of the question whether a resident's words may be quoted."""
-    return f"quotes:{resident_id}:{asked_at:%Y%m%d%H%M%S}"
+def quotes_key(resident_id: int, inbound_id: int) -> str:
+    """The dedupe key of the question whether a resident's words may be quoted, asked after the
+    message `inbound_id` (asked again after a restart, even within the same second)."""
+    return f"quotes:{resident_id}:{inbound_id}"
 
 
 def safeguarding_key(alert_id: int) -> str:
