@@ -9,6 +9,7 @@ import pytest
 
 from bench.fuzz import Tally, answer_in_process, generate, page_rules
 from bench.fuzz_cases import SMS_PATH, STATUS_PATH, TELEGRAM_PATH, Target
+from bench.fuzz_voice import ROUTES as VOICE_ROUTES
 from tests.admin_support import add_user, csrf_token, log_in
 from tests.conftest import PUBLIC_BASE_URL, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN
 from tests.helpers import Phone, add_campaign, add_community
@@ -73,5 +74,11 @@ def test_hostile_requests_to_the_webhooks_and_pages_never_get_a_5xx(live_client,
     # The requests got past the signature, the secret and the login, not only bounced off them.
     for route in (SMS_PATH, STATUS_PATH, TELEGRAM_PATH):
         assert tally.by_route[route, 200] + tally.by_route[route, 204] > 10, tally.report()
+    calls = sum(
+        n
+        for (route, status), n in tally.by_route.items()
+        if route in VOICE_ROUTES and status in (200, 204)
+    )
+    assert calls > 10, tally.report()
     pages_seen = {route for route, status in tally.by_route if status == 200}
-    assert len(pages_seen - {SMS_PATH, STATUS_PATH, TELEGRAM_PATH}) >= 8, pages_seen
+    assert len(pages_seen - {SMS_PATH, STATUS_PATH, TELEGRAM_PATH, *VOICE_ROUTES}) >= 8
