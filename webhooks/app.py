@@ -8,13 +8,22 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from bot.config import Settings, load_settings
+from storage.db import MAX_INTEGER
 from webhooks import services as services_module
 from webhooks.services import Services
 
 MAX_BODY_BYTES = 256 * 1024
 TRUSTED_PROXIES_VARIABLE = "VOICES_TRUSTED_PROXIES"
+
+
+class DatabaseInteger(IntegerConverter):
+    """<int:…> in a route: an id larger than an integer column holds is 404, never a 500."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: Any = None, max: Any = None) -> None:
+        super().__init__(map, fixed_digits, min, MAX_INTEGER if max is None else max)
 
 
 def trusted_proxies(value: str | None) -> int:
@@ -33,6 +42,7 @@ def create_app(
     """Build the web app: provider webhooks, simulator, health, and the organiser pages."""
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.url_map.converters["int"] = DatabaseInteger
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,

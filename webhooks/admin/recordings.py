@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort
 
 from bot.channels.twilio_calls import RecordingMissing, recording_audio
-from storage.db import MAX_INTEGER
 from storage.models import Response as Answer
 from webhooks.admin.access import community_or_404
 from webhooks.admin.blueprint import bp
@@ -15,8 +14,6 @@ from webhooks.services import services
 @bp.get("/communities/<slug>/responses/<int:response_id>/recording.mp3")
 def recording(slug: str, response_id: int) -> Response:
     """The call recording an answer was kept as, for a user of that community."""
-    if response_id > MAX_INTEGER:  # no answer's id; PostgreSQL would refuse the comparison
-        abort(404)
     svc = services()
     with svc.db.session_scope() as session:
         community = community_or_404(session, slug)
