@@ -92,6 +92,7 @@ class Server:
                     break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()  # a slow start must not leave gunicorn running after the bench
                     raise SystemExit(f"gunicorn did not start; see {self.log.name}") from None
                 time.sleep(0.2)
 
