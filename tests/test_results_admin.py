@@ -152,7 +152,7 @@ def test_quotes_are_approved_and_hidden_on_the_campaign_page(client, organiser):
 def sent_report_backs(services) -> list[str]:  # type: ignore[no-untyped-def]
     with services.db.session_scope() as session:
         query = select(OutboundMessage.text).where(OutboundMessage.kind == "report_back")
-        return list(session.scalars(query))
+        return list(session.scalars(query.order_by(OutboundMessage.id)))  # PostgreSQL: any order
 
 
 def test_a_report_back_ends_with_the_pages_link_once_published_and_shows_there(client, organiser):
