@@ -29,6 +29,26 @@ prompts:
 thanks: Thank you! Your words go straight to the planning group.
 """
 
+# A campaign with a closed question that branches, a scale with labels, and an open question that
+# ends it; the first question's last choice is also in Gaelic.
+CLOSED_PARK = """\
+slug: park
+title: The park after dark
+language: en
+prompts:
+  - id: park
+    text: How safe does the park feel after dark?
+    choices: [Very safe, Quite safe, Not very safe, {en: Not at all safe, gd: Chan eil idir}]
+    next: {Not very safe: why, Not at all safe: why}
+  - id: often
+    text: How often do you use the park?
+    scale: [1, 5]
+    labels: {1: never, 5: every day}
+  - id: why
+    text: What would make it feel safer?
+    next: end
+"""
+
 
 def add_community(
     services: Services, slug: str = "cumnock", name: str = "Cumnock", **extra: object

@@ -11,25 +11,9 @@ from sqlalchemy import select
 from bot.conversation import profile
 from bot.services import Services
 from storage.models import ProfileAnswer, Prompt, Resident, Response
+from tests.helpers import CLOSED_PARK as PARK
 from tests.helpers import add_campaign, add_community
 
-PARK = """\
-slug: park
-title: The park after dark
-language: en
-prompts:
-  - id: park
-    text: How safe does the park feel after dark?
-    choices: [Very safe, Quite safe, Not very safe, {en: Not at all safe, gd: Chan eil idir}]
-    next: {Not very safe: why, Not at all safe: why}
-  - id: often
-    text: How often do you use the park?
-    scale: [1, 5]
-    labels: {1: never, 5: every day}
-  - id: why
-    text: What would make it feel safer?
-    next: end
-"""
 AREA = ("area", "Which part of town do you live in?", ["North", "South", "Centre"])
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
