@@ -772,7 +772,7 @@ def _more_effects() -> None:
         )
 
     def quotes(services: Any, connection: Any, resident: Any) -> list[Any]:
-        return [AskQuotes("May we quote you?", ("YES", "NO"), CONTRACT_AT)]
+        return [AskQuotes("May we quote you?", ("YES", "NO"))]
 
     def check_quotes(connection: Any) -> None:
         row = connection.execute(

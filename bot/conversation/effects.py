@@ -119,7 +119,6 @@ class AskQuotes:
 
     text: str
     buttons: tuple[str, ...]
-    asked_at: datetime
 
 
 @dataclass(frozen=True)

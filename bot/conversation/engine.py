@@ -271,7 +271,7 @@ class _Turn(Turn):
             return
         if self.answered and self.asks_quotes_now():
             self.set(consent_question=consent.ASKING_QUOTES, quotes_asked_at=self.now)
-            self.effects.append(AskQuotes(texts.text("quotes_ask"), ("YES", "NO"), self.now))
+            self.effects.append(AskQuotes(texts.text("quotes_ask"), ("YES", "NO")))
 
     def asks_quotes_now(self) -> bool:
         """Ask about quotes once, when the resident has answered and nothing else is pending."""
