@@ -190,6 +190,8 @@ def test_the_pages_fit_a_phone_screen(live_app, browser_page, services, shot):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Add a community").click()
+    # evaluate during the navigation finds no document yet
+    page.get_by_role("heading", name="Add a community").wait_for()
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= 375
     shot(page, "phone-community-new")
