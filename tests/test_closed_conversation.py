@@ -52,7 +52,7 @@ def _statuses(services) -> dict[str, str]:
 def test_a_choice_that_branches_skips_ahead_and_the_words_are_kept(park, channel):
     phone = Phone(park, address=ADDRESSES[channel], channel=channel)
     asked = phone.join()[-1]
-    assert asked.splitlines()[1:] == [
+    assert asked.splitlines()[-5:] == [
         "1) Very safe",
         "2) Quite safe",
         "3) Not very safe",

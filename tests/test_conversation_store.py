@@ -125,7 +125,7 @@ CONVERSATION = [
     Step("sms", SMS_B, "Mondays", one_statement=True),
     Step("sms", SMS_B, "Cumnock", one_statement=False),  # its own keyword mid-question: an answer
     Step("telegram", TG, "Dihaoine", one_statement=True),
-    # Thanks and the parks prompt: two replies, more than a Telegram webhook answer carries.
+    # Thanks and the parks prompt: one Telegram message, so the webhook's answer carries it.
     Step("telegram", TG, "Margadh", one_statement=True),
     Step("sms", SMS_A, "A pond", one_statement=True),  # the last prompt, quotes asked already
     Step("sms", SMS_B, "Swings", one_statement=False),  # nothing left pending: open response
@@ -299,19 +299,21 @@ def test_a_conversation_through_every_kind_of_turn_gets_the_replies_residents_ex
     assert replies[4][0] == "Thank you! Your words go straight to the planning group."
     assert replies[4][1] == "Which day suits a market best?"
     assert replies[7][0].startswith("Am bu toigh leat cuideachadh?")
-    assert replies[22][1] == "Dè an latha as fheàrr airson margadh?"
-    assert replies[23] == (
-        "Tapadh leibh!",
-        "What would you change in the park?",
+    # On Telegram the thanks and the next question are one message, the webhook's answer.
+    assert replies[22] == (
+        "Thank you! Your words go straight to the planning group.\n\n"
+        "Dè an latha as fheàrr airson margadh?",
         "duplicate=False",
     )
+    assert replies[23] == ("Tapadh leibh!\n\nWhat would you change in the park?", "duplicate=False")
     assert "Samaritans" in replies[12][0]
     kinds = {row["kind"] for row in rows["outbound_messages"]}
     assert {"reply", "prompt", "consent"} <= kinds
     assert len(rows["safeguarding_alerts"]) == 1
-    # Telegram answers carry one reply each in the webhook answer; two stay queued for the API.
+    # Every Telegram reply leaves in the webhook's answer; the quote question waits for the worker.
     telegram = [r for r in rows["outbound_messages"] if r["channel"] == "telegram"]
     assert {r["provider_id"] for r in telegram if r["status"] == "sent"} == {"webhook-reply"}
+    assert [r["kind"] for r in telegram if r["status"] != "sent"] == ["consent"]
 
 
 def _install_trigger(db: Any, name: str, table: str, condition: str) -> None:

@@ -88,6 +88,24 @@ def test_one_reply_travels_in_the_webhook_answer_not_through_the_bot_api(
     assert (reply.status, reply.provider_id, reply.attempts) == ("sent", "webhook-reply", 1)
 
 
+def test_joining_and_coming_back_get_their_words_and_the_question_in_one_webhook_answer(
+    live_client, town, telegram_api
+):
+    post(live_client, load_telegram("start_payload"))
+    through_api = [c for c in telegram_api.calls if c.via == "api"]
+    joined = post(live_client, load_telegram("yes")).get_json()
+    assert joined["text"].startswith("Thank you for joining Cumnock Voices!")
+    assert "\n\nWhat's one thing" in joined["text"]
+    post(live_client, load_telegram("stop_command"))
+    start = load_telegram("yes", update_id=912345690)
+    start["message"].update(message_id=290, text="START")
+    back = post(live_client, start).get_json()
+    assert back["text"].startswith("Welcome back to Cumnock Voices!")
+    assert "\n\nWhat's one thing" in back["text"]
+    # Each answer carried its one message: the Bot API was not called inside the request.
+    assert [c for c in telegram_api.calls if c.via == "api"] == through_api
+
+
 def test_a_redelivered_update_id_is_stored_once_and_not_answered_twice(
     live_client, town, telegram_api
 ):

@@ -30,6 +30,9 @@ from storage.languages import asked_language, pick_text
 _VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
 # A phone call hears a closed question's choices with the keys to press for them.
 CALL = "voice"
+# A Telegram message costs nothing by length, and a webhook's answer carries one message: the
+# words before a question go in the question's message.
+ONE_MESSAGE = frozenset({"telegram"})
 
 
 class Turn:
@@ -166,7 +169,11 @@ class Turn:
             finished = following is None or following.campaign_id != answering.campaign_id
             if finished and not media:
                 thanks = pick_text(answering.thanks, resident.language, answering.campaign_language)
-                self.reply(thanks or texts.text("thanks_default", name=self.name))
+                thanks = thanks or texts.text("thanks_default", name=self.name)
+                if following is not None and self.inbound.channel in ONE_MESSAGE:
+                    self.introduced(thanks, following)
+                    return
+                self.reply(thanks)
         if following is not None:
             self.effects.append(self.prompt_reply(following))
 
@@ -242,6 +249,9 @@ class Turn:
     def introduced(self, intro: str, prompt: PromptView) -> None:
         """The intro and the prompt in one message when that costs fewer SMS segments."""
         asked = self.prompt_reply(prompt)
+        if self.inbound.channel in ONE_MESSAGE:
+            self.effects.append(replace(asked, text=f"{intro}\n\n{asked.text}"))
+            return
         together = f"{intro} {asked.text}"
         apart = texts.sms_segments(intro)[0] + texts.sms_segments(asked.text)[0]
         if texts.sms_segments(together)[0] < apart:
