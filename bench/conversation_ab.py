@@ -12,6 +12,8 @@ Run the two alternately (A, B, A, B) on the same machine; the figures are CPU mi
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import secrets
 import sys
 import time
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=150)
     parser.add_argument("--answers", type=int, default=4, help="answers per resident")
     parser.add_argument("--database-url", default=DEFAULT_PG)
+    parser.add_argument("--profile", choices=KINDS, help="print where this kind's CPU goes")
     args = parser.parse_args()
     sys.path.insert(0, args.root)
     run(args)
@@ -88,12 +91,19 @@ def run(args: argparse.Namespace) -> None:
         print(f"{args.root}: app CPU ms per message", flush=True)
         for kind in KINDS:
             rounds = args.answers if kind == "answer" else 1
+            profiler = cProfile.Profile() if kind == args.profile else None
             started = time.process_time()
+            if profiler:
+                profiler.enable()
             for number in range(rounds):
                 for address in addresses:
                     send(address, WORDS.get(kind, f"answer {number}"))
+            if profiler:
+                profiler.disable()
             spent = time.process_time() - started
             print(f"{kind:10} {1000 * spent / (rounds * len(addresses)):6.2f}", flush=True)
+            if profiler:
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     finally:
         db.dispose()
         with admin.engine.begin() as connection:

@@ -152,14 +152,14 @@ def _attempt(
 ) -> Reception:
     inbound = message.inbound
     if db.is_postgresql:
-        # The snapshot's SELECT and the common answer's one statement need no transaction.
+        # The snapshot's SELECT and the one statement of a usual turn need no transaction.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            snapshot, decision = _decided(connection, message, limits)
+            _, decision = _decided(connection, message, limits)
             via = _via(decision, answered_via, answers_at_most)
-            if postgres.common_answer(decision):
+            if postgres.covers(decision):
                 try:
-                    applied = postgres.apply_common_answer(
-                        connection, message, snapshot, decision, via
+                    applied = postgres.apply_in_one_statement(
+                        connection, vault, message, decision, via
                     )
                     return Reception(applied.inbound_id, applied.replies, False, applied.in_answer)
                 except StateChanged:
@@ -168,7 +168,7 @@ def _attempt(
                     # An outage fails the ordinary writes too (the webhook answers 503); anything
                     # else is a bug here, worth its traceback, and the message still goes through.
                     log.warning(
-                        "message %s: the common statement failed, writing it the ordinary way: %s",
+                        "message %s: the one statement failed, writing it the ordinary way: %s",
                         inbound.external_id,
                         describe(exc) if isinstance(exc, DBAPIError) else exc,
                         exc_info=not isinstance(exc, DBAPIError),
