@@ -642,6 +642,11 @@ USUAL_TURNS = {
     "STOP by Telegram": _telegram("STOP"),
     "START after STOP": _words("START", "STOP"),
     "DELETE asks to confirm": _words("DELETE"),
+    "CONFIRM erases everything": _words("CONFIRM", "Fairy lights", "DELETE"),
+    # What a contact said before they had a record goes too.
+    "CONFIRM erases words sent as a stranger": _words(
+        "CONFIRM", "hello?", "CUMNOCK", "YES", "DELETE", address=SMS_B
+    ),
 }
 
 
@@ -663,7 +668,7 @@ def test_the_one_statement_writes_exactly_the_rows_of_the_ordinary_writes(joined
     assert ordinary != before
     assert _rows_after(services, one_statement) == ordinary
     stored = [row["text"] for row in ordinary["inbound_messages"]]
-    assert stored[-1] == message.inbound.text
+    assert stored[-1] == ("" if decision.erased else message.inbound.text)
 
 
 def _profile_question(services: Any) -> None:
@@ -899,6 +904,7 @@ ONE_STATEMENT = {
     "a prompt still in the outbox is withdrawn",
     "the quote question is queued after the replies",
     "replies are recorded in order",
+    "erasure leaves only an empty tombstone",
 }
 
 

@@ -19,6 +19,7 @@ from bot.conversation.effects import (
     AssignPrompt,
     CreateResident,
     Decision,
+    Erase,
     OptOut,
     RecordConsent,
     Reply,
@@ -28,6 +29,7 @@ from bot.conversation.effects import (
 )
 from bot.conversation.postgres_writes import Writer
 from bot.conversation.replies import outbound_replies
+from bot.conversation.residents import message_keys
 from bot.conversation.store import StateChanged
 from bot.conversation.store_message import Applied, Message
 from storage.crypto import Vault
@@ -35,6 +37,7 @@ from storage.statuses import ResidentStatus
 
 MAX_REPLIES = 3
 _ONCE = (
+    Erase,
     CreateResident,
     UpdateResident,
     RecordConsent,
@@ -53,6 +56,10 @@ def covers(decision: Decision) -> bool:
         return False
     if kinds[Reply] > MAX_REPLIES:
         return False
+    if kinds[Erase]:
+        # Nothing of an erased contact is kept, not even the replies to them.
+        replies_to_nobody = not any(reply.to_resident for reply in decision.replies)
+        return set(kinds) <= {Erase, Reply} and replies_to_nobody
     has_resident = decision.resident_id is not None or kinds[CreateResident] == 1
     if decision.resident_id is not None and kinds[CreateResident]:
         return False
@@ -78,7 +85,10 @@ def apply_in_one_statement(
     sent_via: str | None,
 ) -> Applied:
     """Write the decision in one statement; StateChanged when it wrote nothing."""
-    writer = Writer(vault, message, decision)
+    erased_keys = set()
+    if decision.erased:
+        erased_keys = message_keys(connection, message.address_hash, vault.message_key)
+    writer = Writer(vault, message, decision, erased_keys)
     statement, final_rows = writer.build(sent_via)
     written = connection.execute(statement, writer.out.params).all()
     replies = decision.replies
@@ -87,6 +97,8 @@ def apply_in_one_statement(
     # A reply names the message it answers; the quote question's key ends with its id.
     first = written[-1]
     inbound_id = first.in_reply_to_id or int(first.dedupe_key.rsplit(":", 1)[1])
+    if decision.erased:
+        return Applied(inbound_id, outbound_replies(message, replies, None, []), False)
     if not replies:
         return Applied(inbound_id, (), sent_via is not None)
     ordered = sorted(

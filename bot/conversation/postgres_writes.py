@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, bindparam, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.conversation.consent import wording_version
 from bot.conversation.effects import (
@@ -18,6 +18,7 @@ from bot.conversation.effects import (
     AssignPrompt,
     CreateResident,
     Decision,
+    Erase,
     OptOut,
     RecordConsent,
     Reply,
@@ -26,9 +27,12 @@ from bot.conversation.effects import (
     WithdrawUnsentPrompt,
 )
 from bot.conversation.replies import mark_sent_rows, reply_rows
+from bot.conversation.residents import ERASED_HASH
+from bot.conversation.sql_statement import Statement
 from bot.conversation.store_message import Message
 from bot.sending import outbox
 from storage.crypto import Vault
+from storage.erasures import ErasedMessage
 from storage.models import (
     Assignment,
     Consent,
@@ -47,52 +51,17 @@ _STILL_TO_SEND = str(
         dialect=_DIALECT, compile_kwargs={"literal_binds": True}
     )
 )
-_TYPE_SQL: dict[Any, str] = {}
-
-
-class _Statement:
-    """The WITH statement of one decision and its parameters, built together."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.params: dict[str, Any] = {}
-        self.types: dict[str, Any] = {}
-
-    def value(self, name: str, value: Any, column: Column[Any]) -> str:
-        """A parameter cast to its column's type (a bare NULL in a SELECT list has none)."""
-        self.params[name] = value
-        self.types[name] = column.type
-        type_sql = _TYPE_SQL.get(column)
-        if type_sql is None:
-            type_sql = _TYPE_SQL[column] = column.type.compile(dialect=_DIALECT)
-        return f"CAST(:{name} AS {type_sql})"
-
-    def cte(self, name: str, sql: str) -> None:
-        self.parts.append(f"{name} AS (\n{sql}\n)")
-
-    def sql(self, final: str) -> Any:
-        statement = "WITH " + ",\n".join(self.parts) + "\n" + final
-        return _prepared(statement, tuple(sorted(self.types.items(), key=lambda kv: kv[0])))
-
-
-_PREPARED: dict[str, Any] = {}
-
-
-def _prepared(statement: str, types: tuple[tuple[str, Any], ...]) -> Any:
-    """The text() of a statement, built once per shape so SQLAlchemy's cache finds it."""
-    found = _PREPARED.get(statement)
-    if found is None:
-        binds = [bindparam(name, type_=type_) for name, type_ in types]
-        found = _PREPARED[statement] = text(statement).bindparams(*binds)
-    return found
 
 
 class Writer:
     """Each effect's part of the statement, named after the effect."""
 
-    def __init__(self, vault: Vault, message: Message, decision: Decision) -> None:
+    def __init__(
+        self, vault: Vault, message: Message, decision: Decision, erased_keys: set[str]
+    ) -> None:
         self.vault, self.message, self.decision = vault, message, decision
-        self.out = _Statement()
+        self.erased_keys = erased_keys
+        self.out = Statement()
         self.now = utcnow()
         answer = next((e for e in decision.effects if isinstance(e, StoreResponse)), None)
         self.answering = answer is not None and answer.assignment_id is not None
@@ -146,21 +115,55 @@ class Writer:
         out, message = self.out, self.message
         inbound, columns = message.inbound, InboundMessage.__table__.c
         source = "pending" if self.answering else "(SELECT 1) AS one"
+        # Asking for erasure, the message is stored only as an empty tombstone.
+        erasing = self.decision.erased
+        raw = out.value("raw_enc", None if erasing else message.raw_enc, columns.raw_enc)
         out.cte(
             "msg",
             "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, raw_enc,"
             " received_at, processed_at, resident_id)\n"
-            f"SELECT :channel, :provider_id, :address_hash, :text,"
-            f" {out.value('raw_enc', message.raw_enc, columns.raw_enc)}, :received_at, :now,"
-            f" {self.resident}\nFROM {source}\n"
+            f"SELECT :channel, :provider_id, :stored_hash, :text, {raw}, :received_at, :now,"
+            f" {'CAST(NULL AS INTEGER)' if erasing else self.resident}\nFROM {source}\n"
             "WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE key = :erased_key)\n"
             "ON CONFLICT (channel, provider_id) DO NOTHING\nRETURNING id",
         )
         out.params.update(
             provider_id=inbound.external_id,
             address_hash=message.address_hash,
-            text=inbound.text,
+            stored_hash=ERASED_HASH if erasing else message.address_hash,
+            text="" if erasing else inbound.text,
             erased_key=message.erased_key,
+        )
+
+    def Erase(self, effect: Erase) -> None:
+        """Every record and message of the contact; only keyed hashes of the messages' ids stay."""
+        out = self.out
+        inbound = self.message.inbound
+        own = self.vault.message_key(inbound.channel, inbound.external_id)
+        out.params["erased_keys"] = sorted(self.erased_keys | {own})
+        out.types["erased_keys"] = ARRAY(ErasedMessage.__table__.c.key.type)
+        out.cte(
+            "kept_keys",
+            "INSERT INTO erased_messages (key, erased_at)\nSELECT k.key, :now"
+            " FROM msg, unnest(CAST(:erased_keys AS VARCHAR[])) AS k (key)\n"
+            "ON CONFLICT DO NOTHING\nRETURNING key",
+        )
+        out.cte(
+            "gone_messages",
+            "DELETE FROM inbound_messages\nWHERE address_hash = :address_hash"
+            " AND EXISTS (SELECT 1 FROM msg)\nRETURNING id",
+        )
+        out.cte(
+            "gone",
+            "DELETE FROM residents\nWHERE address_hash = :address_hash"
+            " AND EXISTS (SELECT 1 FROM msg)\nRETURNING community_id",
+        )
+        out.cte(
+            "counted",
+            "UPDATE communities SET erased_count = erased_count + gone_here.records\n"
+            "FROM (SELECT community_id, count(*) AS records FROM gone GROUP BY community_id)"
+            " AS gone_here\nWHERE communities.id = gone_here.community_id\n"
+            "RETURNING communities.id",
         )
 
     def CreateResident(self, effect: CreateResident) -> None:
@@ -319,7 +322,7 @@ class Writer:
                     row["attempts"],
                 )
             )
-        if not outgoing:
+        if not outgoing or self.decision.erased:
             final = f"SELECT msg.id AS in_reply_to_id, {self.resident} AS resident_id FROM msg"
             return out.sql(final), 1
         values = ", ".join(self._outgoing(index, row, rows) for index, row in enumerate(outgoing))

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from storage.erasures import ErasedMessage
 from storage.models import Community, InboundMessage, Resident, utcnow
 
+# What an erased message's tombstone keeps instead of its sender's hash.
+ERASED_HASH = "erased"
+
 
 def erase_contact(
     session: Session | Connection,
@@ -35,7 +38,7 @@ def erase_contact(
         session.execute(
             update(InboundMessage)
             .where(InboundMessage.id == keep_inbound_id)
-            .values(text="", raw_enc=None, address_hash="erased", resident_id=None)
+            .values(text="", raw_enc=None, address_hash=ERASED_HASH, resident_id=None)
         )
     session.execute(
         delete(InboundMessage).where(
@@ -59,15 +62,22 @@ def erase_contact(
     return len(ids)
 
 
-def _keep_message_keys(
+def message_keys(
     session: Session | Connection, address_hash: str, message_key: Callable[[str, str], str]
-) -> None:
+) -> set[str]:
+    """The keyed hashes of the provider ids of every message this contact sent."""
     sent = session.execute(
         select(InboundMessage.channel, InboundMessage.provider_id).where(
             InboundMessage.address_hash == address_hash
         )
     ).all()
-    keys = {message_key(channel, provider_id) for channel, provider_id in sent}
+    return {message_key(channel, provider_id) for channel, provider_id in sent}
+
+
+def _keep_message_keys(
+    session: Session | Connection, address_hash: str, message_key: Callable[[str, str], str]
+) -> None:
+    keys = message_keys(session, address_hash, message_key)
     if not keys:
         return
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else None
