@@ -43,6 +43,7 @@ from storage.models import (
     InboundMessage,
     OutboundMessage,
     ProfileAnswer,
+    ProfileQuestion,
     Prompt,
     Resident,
 )
@@ -117,6 +118,19 @@ def _context_query(lateral: bool) -> Any:
     profile_waiting = exists().where(
         ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
     )
+    # Most communities ask no group questions: then none is read for a joining resident.
+    profile_unasked = (
+        exists()
+        .where(
+            ProfileQuestion.community_id == r.c.community_id,
+            ProfileQuestion.id.not_in(
+                select(ProfileAnswer.question_id)
+                .where(ProfileAnswer.resident_id == r.c.id)
+                .correlate(r)
+            ),
+        )
+        .correlate(r)
+    )
     recent = _recent_messages().scalar_subquery()
     keyword = _communities.alias("keyword")
     keyword_hit = select(keyword.c.id).where(keyword.c.keyword == bindparam("word"))
@@ -147,6 +161,7 @@ def _context_query(lateral: bool) -> Any:
             *next_columns,
             unsent_prompt.label("unsent_prompt"),
             profile_waiting.label("profile_waiting"),
+            profile_unasked.label("profile_unasked"),
             keyword_hit.scalar_subquery().label("keyword_community_id"),
             recent.label("recent_messages"),
         )
@@ -347,4 +362,6 @@ def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentV
         pending=pending,
         next_prompt=following,
     )
-    return with_rarer_parts(connection, view, bool(row.profile_waiting), now)
+    return with_rarer_parts(
+        connection, view, bool(row.profile_waiting), bool(row.profile_unasked), now
+    )

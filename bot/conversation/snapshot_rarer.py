@@ -24,14 +24,14 @@ _prompts = Prompt.__table__
 
 
 def with_rarer_parts(
-    connection: Connection, view: ResidentView, waiting: bool, now: datetime
+    connection: Connection, view: ResidentView, waiting: bool, unasked: bool, now: datetime
 ) -> ResidentView:
     """Group questions, a stalled prompt and branches: read only for turns that may need them."""
-    if waiting or view.status == ResidentStatus.INVITED:
+    if waiting or (unasked and view.status == ResidentStatus.INVITED):
         view = replace(
             view,
             waiting_profile=_waiting_question(connection, view.id) if waiting else None,
-            unasked_profile=_unasked_questions(connection, view),
+            unasked_profile=_unasked_questions(connection, view) if unasked else (),
         )
     if view.pending is None and view.status == ResidentStatus.JOINED:
         view = replace(view, stalled=_latest_stalled(connection, view.id))
