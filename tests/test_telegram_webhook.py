@@ -106,6 +106,22 @@ def test_joining_and_coming_back_get_their_words_and_the_question_in_one_webhook
     assert [c for c in telegram_api.calls if c.via == "api"] == through_api
 
 
+def test_erasure_is_confirmed_in_the_webhook_answer_and_nothing_of_it_is_kept(
+    live_client, town, telegram_api
+):
+    post(live_client, load_telegram("start_payload"))
+    post(live_client, load_telegram("yes"))
+    through_api = [c for c in telegram_api.calls if c.via == "api"]
+    for number, words in enumerate(["DELETE", "CONFIRM"]):
+        update = load_telegram("yes", update_id=912345700 + number)
+        update["message"].update(message_id=300 + number, text=words)
+        answer = post(live_client, update).get_json()
+    assert "erased" in answer["text"].lower()
+    assert [c for c in telegram_api.calls if c.via == "api"] == through_api
+    assert count(town, Resident) == 0
+    assert count(town, OutboundMessage) == 0
+
+
 def test_a_redelivered_update_id_is_stored_once_and_not_answered_twice(
     live_client, town, telegram_api
 ):

@@ -98,7 +98,10 @@ def apply_in_one_statement(
     first = written[-1]
     inbound_id = first.in_reply_to_id or int(first.dedupe_key.rsplit(":", 1)[1])
     if decision.erased:
-        return Applied(inbound_id, outbound_replies(message, replies, None, []), False)
+        # Nothing of theirs is kept, not even the reply: it leaves in the webhook's answer.
+        return Applied(
+            inbound_id, outbound_replies(message, replies, None, []), sent_via is not None
+        )
     if not replies:
         return Applied(inbound_id, (), sent_via is not None)
     ordered = sorted(

@@ -326,7 +326,10 @@ def apply(
     writer.run(decision)
     replies = decision.replies
     if decision.erased:
-        return Applied(inbound_id, outbound_replies(message, replies, None, []), False)
+        # Nothing of theirs is kept, not even the reply: it leaves in the webhook's answer.
+        return Applied(
+            inbound_id, outbound_replies(message, replies, None, []), sent_via is not None
+        )
     if writer.resident_id is not None and writer.resident_id != decision.resident_id:
         connection.execute(
             update(_inbound)
