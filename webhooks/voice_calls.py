@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, request
 from bot.channels import voice
 from bot.conversation import calls
 from bot.sending import outbox
+from storage.statuses import OutboxStatus
 from webhooks.providers import twilio_form_or_403
 from webhooks.services import services
 
@@ -88,7 +89,13 @@ def call_status() -> tuple[str, int]:
     status = CALL_STATUSES.get((form.get("CallStatus") or "").lower())
     if not sid or status is None or status not in outbox.DELIVERY_RANK:
         return "", 204
+    db = services().db
+    # A machine answered (AnsweredBy, with answering machine detection): not heard, whatever the
+    # call's status says (https://www.twilio.com/docs/voice/answering-machine-detection).
+    answered = status in (OutboxStatus.SENT, OutboxStatus.DELIVERED)
+    if answered and calls.call_not_reached(db, sid, form.get("AnsweredBy")):
+        return "", 204
     error = f"twilio {form['ErrorCode']}" if form.get("ErrorCode") else None
-    with services().db.session_scope() as session:
+    with db.session_scope() as session:
         outbox.record_delivery(session, sid, status, error)
     return "", 204

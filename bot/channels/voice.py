@@ -31,6 +31,7 @@ STAGES = frozenset({JOIN, BACK, ANSWER, ERASE, QUOTES, AGE, CHOICE})
 REPEAT_KEY = "9"
 CHOICE_REPEAT_KEY = "*"
 CALLS_KEY = "4"
+TEXTS_KEY = "5"
 # The one place a key pressed becomes the words the engine reads. Keys not listed reach the
 # engine as the digits themselves (an age band, a numbered choice).
 KEYPAD: dict[str, dict[str, str]] = {
@@ -76,6 +77,14 @@ MAX_RECORDING_SECONDS = 120
 MACHINE_ANSWERS = frozenset(
     {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"}
 )
+
+
+def not_reached_reason(answered_by: str | None) -> str | None:
+    """Why a call we placed did not reach the resident, from its AnsweredBy; None for a person."""
+    verdict = (answered_by or "").lower()
+    if verdict not in MACHINE_ANSWERS:
+        return None
+    return f"answered by a machine ({verdict}): the resident did not hear it"
 
 
 def say_language(language: str | None) -> str:
@@ -130,7 +139,7 @@ class CallStep:
 
     @property
     def by_machine(self) -> bool:
-        return (self.answered_by or "").lower() in MACHINE_ANSWERS
+        return not_reached_reason(self.answered_by) is not None
 
 
 def _number(value: str | None, default: int = 0) -> int:

@@ -16,6 +16,7 @@ from bot.conversation.call_state import Caller
 from bot.conversation.consent import ASKING_AGE, ASKING_QUOTES
 from bot.conversation.inbox import Reception
 from bot.conversation.snapshot import Limits
+from bot.sending import outbox
 from storage.crypto import Vault
 from storage.db import Database
 from storage.models import utcnow
@@ -49,6 +50,8 @@ def call_answered(
     db: Database, vault: Vault, step: CallStep, urls: Urls, limits: Limits | None = None
 ) -> str:
     """The call's first step: greet a new caller, or ask a joined one their question."""
+    if step.outbound:
+        call_not_reached(db, step.call_sid, step.answered_by)
     caller = _caller(db, vault, step)
     if caller.community_id is None:
         return voice.twiml(Answer((_said("voice_no_community"),)))
@@ -62,6 +65,19 @@ def call_answered(
     if caller.status in GONE:
         return voice.twiml(_keys(step, urls, [_said("voice_opted_out", caller)], voice.BACK))
     return voice.twiml(_ask(step, urls, caller, _greeting(db, step, caller)))
+
+
+def call_not_reached(db: Database, call_sid: str, answered_by: str | None) -> bool:
+    """A call we placed that a machine answered: its outbox row ends undelivered, saying so.
+
+    Its status callback may come before or after the call's first step; either one can tell.
+    """
+    reason = voice.not_reached_reason(answered_by)
+    if reason is None:
+        return False
+    with db.session_scope() as session:
+        outbox.record_not_reached(session, call_sid, reason)
+    return True
 
 
 def _greeting(db: Database, step: CallStep, caller: Caller) -> list[Line]:

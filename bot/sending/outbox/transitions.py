@@ -286,3 +286,24 @@ def record_delivery(session: Session, provider_id: str, status: str, error: str 
         .values(**values)
     )
     return result.rowcount or 0
+
+
+def record_not_reached(session: Session, provider_id: str, reason: str) -> int:
+    """A placed call that a machine answered: undelivered, with the reason, whatever came first.
+
+    Twilio reports the call 'completed' either way, and that callback may arrive before or after
+    the request that tells us a machine answered, so 'delivered' moves here too; returns the
+    rows changed (0 or 1).
+    """
+    before = [
+        name for name, rank in DELIVERY_RANK.items() if rank < DELIVERY_RANK[OutboxStatus.DELIVERED]
+    ]
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.provider_id == provider_id,
+            OutboundMessage.status.in_([*before, OutboxStatus.DELIVERED]),
+        )
+        .values(status=OutboxStatus.UNDELIVERED, error=reason[:500])
+    )
+    return result.rowcount or 0
