@@ -130,17 +130,62 @@ def test_no_call_is_placed_in_quiet_hours(line, live_services, twilio_api):
     assert twilio_api.placed == []
 
 
-def test_a_texter_chooses_calls_with_4_in_a_call(line, live_services):
+def _choose(call: Call, way: str):  # type: ignore[no-untyped-def]
+    """Press the key, or say the words, the call's menu offered."""
+    return call.press(way) if way.isdigit() else call.say(way)
+
+
+def _channel(services) -> str:  # type: ignore[no-untyped-def]
+    with services.db.session_scope() as session:
+        (resident,) = session.scalars(select(Resident)).all()
+        return resident.channel
+
+
+@pytest.mark.parametrize("way", ["4", "Call me.", "calls"], ids=["key 4", "call me", "calls"])
+def test_a_texter_chooses_calls_in_a_call_by_key_or_by_saying_so(line, live_services, way):
     add_community(live_services, sms_number=LINE, **ALWAYS_OPEN)
     add_campaign(live_services)
     Phone(live_services, CALLER).join()
     call = Call(line)
     first = said(call.start())
-    assert any("press 4" in text for text in first)
-    assert any("call you with our questions" in text for text in said(call.press("4")))
+    assert any("press 4, or say call me" in text for text in first)
+    assert not any("press 5" in text for text in first)
+    chosen = said(_choose(call, way))
+    assert any("call you with our questions" in text for text in chosen)
+    assert FIRST_PROMPT in chosen  # the question waits for its answer again
+    assert _channel(live_services) == "voice"
     with live_services.db.session_scope() as session:
-        (resident,) = session.scalars(select(Resident)).all()
-        assert resident.channel == "voice"
+        assert session.scalars(select(Response)).all() == []
+
+
+@pytest.mark.parametrize("way", ["5", "Texts.", "text me"], ids=["key 5", "texts", "text me"])
+def test_a_resident_on_calls_goes_back_to_texts_in_a_call(line, live_services, twilio_api, way):
+    _joined_by_phone(line, live_services)
+    call = Call(line, call_sid="CA9d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a")
+    first = said(call.start())
+    assert sum("press 5, or say texts" in text for text in first) == 1
+    assert not any("press 4" in text for text in first)
+    assert any("text you our questions" in text for text in said(_choose(call, way)))
+    assert _channel(live_services) == "sms"
+    add_campaign(live_services)
+    sender = fast_sender(live_services, LIMITS)
+    send_until_idle(sender, live_services)
+    sender.stop()
+    assert twilio_api.placed == []  # the next question came as a text, not a call
+    assert [message.body for message in twilio_api.messages(CALLER)] == [FIRST_PROMPT]
+
+
+def test_calls_or_texts_in_a_longer_answer_is_the_answer(line, live_services):
+    add_community(live_services, sms_number=LINE, **ALWAYS_OPEN)
+    add_campaign(live_services)
+    Phone(live_services, CALLER).join()
+    call = Call(line)
+    call.start()
+    call.say("Fewer texts and more phone calls from the council.")
+    assert _channel(live_services) == "sms"
+    with live_services.db.session_scope() as session:
+        (answer,) = session.scalars(select(Response)).all()
+        assert answer.text == "Fewer texts and more phone calls from the council."
 
 
 def test_calls_are_paced_by_the_account_s_calls_per_second():

@@ -123,11 +123,12 @@ def load(session: Session, address_hash: str, line: str | None) -> Caller:
     )
 
 
-def choose_calls(session: Session, resident_id: int) -> None:
-    """The resident asked to be called: nudges and questions reach them by phone from now on."""
+def choose_channel(session: Session, resident_id: int, channel: str) -> None:
+    """The resident asked to be called ("voice") or texted ("sms"): nudges and questions reach
+    them that way from now on."""
     resident = session.get(Resident, resident_id)
     if resident is not None:
-        resident.channel = "voice"
+        resident.channel = channel
 
 
 def placed_for(session: Session, outbox_id: int | None, resident: Caller) -> str | None:

@@ -16,6 +16,7 @@ from bot.conversation.call_state import Caller
 from bot.conversation.consent import ASKING_AGE, ASKING_QUOTES
 from bot.conversation.inbox import Reception
 from bot.conversation.snapshot import Limits
+from bot.conversation.words import channel_asked_for
 from bot.sending import outbox
 from storage.crypto import Vault
 from storage.db import Database
@@ -100,12 +101,9 @@ def step_answered(
     )
     if repeat:
         return voice.twiml(_ask(step, urls, _caller(db, vault, step), []))
-    if step.digits == voice.CALLS_KEY and step.stage == voice.ANSWER:
-        caller = _caller(db, vault, step)
-        if caller.resident_id is not None:
-            with db.session_scope() as session:
-                call_state.choose_calls(session, caller.resident_id)
-            return voice.twiml(_ask(step, urls, caller, [_said("voice_calls_chosen", caller)]))
+    chosen = _channel_chosen(db, vault, step, urls)
+    if chosen is not None:
+        return chosen
     words = voice.keypad_text(step.stage, step.digits) if step.digits else step.speech
     if not words:
         if step.stage == voice.BACK:
@@ -113,6 +111,23 @@ def step_answered(
         return voice.twiml(_ask(step, urls, _caller(db, vault, step), []))
     reception = _turn(db, vault, step, words, limits)
     return voice.twiml(_after(db, vault, step, urls, reception, words))
+
+
+def _channel_chosen(db: Database, vault: Vault, step: CallStep, urls: Urls) -> str | None:
+    """Key 4 or "call me" asks for calls, key 5 or "texts" for texts, where the menu offers them."""
+    if step.stage != voice.ANSWER:
+        return None
+    keys = {voice.CALLS_KEY: voice.CHANNEL, voice.TEXTS_KEY: "sms"}
+    channel = keys.get(step.digits) if step.digits else channel_asked_for(step.speech)
+    if channel is None:
+        return None
+    caller = _caller(db, vault, step)
+    if caller.resident_id is None:
+        return None
+    with db.session_scope() as session:
+        call_state.choose_channel(session, caller.resident_id, channel)
+    said = "voice_calls_chosen" if channel == voice.CHANNEL else "voice_texts_chosen"
+    return voice.twiml(_ask(step, urls, caller, [_said(said, caller)]))
 
 
 def recording_kept(
@@ -191,8 +206,9 @@ def _ask(
         lines.append(_said("voice_choice_keys"))
     elif not step.keys_said:
         lines.append(_said("voice_keys"))
-        if caller.channel != voice.CHANNEL:
-            lines.append(_said("voice_choose_calls"))
+        # Said once, like the keys: the way to the other channel from the one they are on.
+        on_calls = caller.channel == voice.CHANNEL
+        lines.append(_said("voice_choose_texts" if on_calls else "voice_choose_calls"))
     return Answer(
         tuple(lines),
         then=voice.SPEECH,

@@ -26,6 +26,9 @@ RESERVED = (
     | NO_WORDS
     | COMMON_REPLIES
 )
+# Said on a call where key 4 (calls) or 5 (texts) works: how the resident wants our questions.
+CALLS_WORDS = frozenset({"CALL", "CALLS", "CALL ME"})
+TEXTS_WORDS = frozenset({"TEXT", "TEXTS", "TEXT ME"})
 KEYWORD_LETTERS = 3
 KEYWORD_MAX = 32
 DELETE_WINDOW = timedelta(minutes=15)
@@ -64,6 +67,14 @@ def asks_for_erasure(text: str) -> bool:
     """Whether a whole message asks, in other words than DELETE, to be erased."""
     plain = " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "")).split())
     return bool(_ERASE_REQUEST.match(plain))
+
+
+def channel_asked_for(speech: str) -> str | None:
+    """The channel a whole utterance asks for ("Call me." is voice, "Texts" sms); None otherwise."""
+    plain = " ".join(re.sub(r"[^A-Z]+", " ", speech.upper()).split())
+    if plain in CALLS_WORDS:
+        return "voice"
+    return "sms" if plain in TEXTS_WORDS else None
 
 
 @dataclass(frozen=True)
