@@ -26,6 +26,7 @@ from bot.conversation.effects import (
     UpdateResident,
     WithdrawUnsentPrompt,
 )
+from bot.conversation.postgres_outbox import OUTBOX_VALUES, outbox_insert
 from bot.conversation.replies import mark_sent_rows, reply_rows
 from bot.conversation.residents import ERASED_HASH
 from bot.conversation.sql_statement import Statement
@@ -46,6 +47,8 @@ from storage.statuses import AssignmentStatus, OutboxStatus, ResidentStatus
 
 _DIALECT = postgresql.dialect()
 _outbound = OutboundMessage.__table__
+_inbound = InboundMessage.__table__
+_RECEIVED_AT = _inbound.c.received_at
 _STILL_TO_SEND = str(
     outbox.still_to_send(_outbound.c.status, _outbound.c.next_attempt_at).compile(
         dialect=_DIALECT, compile_kwargs={"literal_binds": True}
@@ -53,19 +56,52 @@ _STILL_TO_SEND = str(
 )
 
 
+def shape_of(decision: Decision) -> tuple[Any, ...]:
+    """Everything the statement's text depends on, in order; all else is a parameter's value."""
+    parts: list[Any] = [decision.resident_id is None]
+    for effect in decision.effects:
+        kind = type(effect)
+        if kind is UpdateResident or kind is CreateResident:
+            parts.append((kind, tuple(effect.values)))  # type: ignore[union-attr]
+        elif kind is RecordConsent:
+            parts.append((kind, len(effect.purposes)))  # type: ignore[union-attr]
+        elif kind is StoreResponse:
+            parts.append((kind, effect.assignment_id is None, effect.settles))  # type: ignore[union-attr]
+        elif kind is Reply:
+            parts.append((kind, effect.to_resident))  # type: ignore[union-attr]
+        else:
+            parts.append(kind)
+    return tuple(parts)
+
+
 class Writer:
-    """Each effect's part of the statement, named after the effect."""
+    """Each effect's parameters, and its part of the statement when the shape is new.
+
+    Methods are named after the effects; each sets its values as parameters, then writes its
+    SQL only if this shape has no statement yet (`out.known`), so a usual turn costs a few
+    dictionary updates.
+    """
 
     def __init__(
         self, vault: Vault, message: Message, decision: Decision, erased_keys: set[str]
     ) -> None:
         self.vault, self.message, self.decision = vault, message, decision
         self.erased_keys = erased_keys
-        self.out = Statement()
+        self.out = Statement(shape_of(decision))
+        self.new_shape = self.out.known is None
         self.now = utcnow()
-        answer = next((e for e in decision.effects if isinstance(e, StoreResponse)), None)
-        self.answering = answer is not None and answer.assignment_id is not None
-        self.created = any(isinstance(e, CreateResident) for e in decision.effects)
+        self.answer: StoreResponse | None = None
+        self.quotes: AskQuotes | None = None
+        self.created = False
+        for effect in decision.effects:
+            kind = type(effect)
+            if kind is StoreResponse:
+                self.answer = effect  # type: ignore[assignment]
+            elif kind is AskQuotes:
+                self.quotes = effect  # type: ignore[assignment]
+            elif kind is CreateResident:
+                self.created = True
+        self.answering = self.answer is not None and self.answer.assignment_id is not None
         self.sent = False
 
     @property
@@ -89,50 +125,53 @@ class Writer:
             resident_id=self.decision.resident_id,
             community_id=self.decision.community_id,
         )
-        out.types.update(
-            received_at=InboundMessage.__table__.c.received_at.type,
-            now=InboundMessage.__table__.c.received_at.type,
-        )
         if self.answering:
-            answer = next(e for e in self.decision.effects if isinstance(e, StoreResponse))
-            out.params["assignment_id"] = answer.assignment_id
-            out.cte(
-                "pending",
-                "SELECT id FROM assignments WHERE id = :assignment_id"
-                f" AND status = '{AssignmentStatus.PENDING}' FOR UPDATE",
-            )
-        if self.created:
-            out.cte(
-                "new_resident", "SELECT nextval(pg_get_serial_sequence('residents', 'id')) AS id"
-            )
+            assert self.answer is not None
+            out.params["assignment_id"] = self.answer.assignment_id
+        if self.new_shape:
+            out.types.update(received_at=_RECEIVED_AT.type, now=_RECEIVED_AT.type)
+            if self.answering:
+                out.cte(
+                    "pending",
+                    "SELECT id FROM assignments WHERE id = :assignment_id"
+                    f" AND status = '{AssignmentStatus.PENDING}' FOR UPDATE",
+                )
+            if self.created:
+                out.cte(
+                    "new_resident",
+                    "SELECT nextval(pg_get_serial_sequence('residents', 'id')) AS id",
+                )
         self._message()
         for effect in self.decision.effects:
-            if not isinstance(effect, Reply):
+            if type(effect) is not Reply:
                 getattr(self, type(effect).__name__)(effect)
         return self._outbound(sent_via)
 
     def _message(self) -> None:
         out, message = self.out, self.message
-        inbound, columns = message.inbound, InboundMessage.__table__.c
-        source = "pending" if self.answering else "(SELECT 1) AS one"
+        inbound = message.inbound
         # Asking for erasure, the message is stored only as an empty tombstone.
         erasing = self.decision.erased
-        raw = out.value("raw_enc", None if erasing else message.raw_enc, columns.raw_enc)
-        out.cte(
-            "msg",
-            "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, raw_enc,"
-            " received_at, processed_at, resident_id)\n"
-            f"SELECT :channel, :provider_id, :stored_hash, :text, {raw}, :received_at, :now,"
-            f" {'CAST(NULL AS INTEGER)' if erasing else self.resident}\nFROM {source}\n"
-            "WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE key = :erased_key)\n"
-            "ON CONFLICT (channel, provider_id) DO NOTHING\nRETURNING id",
-        )
         out.params.update(
             provider_id=inbound.external_id,
             address_hash=message.address_hash,
             stored_hash=ERASED_HASH if erasing else message.address_hash,
             text="" if erasing else inbound.text,
+            raw_enc=None if erasing else message.raw_enc,
             erased_key=message.erased_key,
+        )
+        if not self.new_shape:
+            return
+        source = "pending" if self.answering else "(SELECT 1) AS one"
+        out.cte(
+            "msg",
+            "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, raw_enc,"
+            " received_at, processed_at, resident_id)\n"
+            f"SELECT :channel, :provider_id, :stored_hash, :text,"
+            f" {out.cast('raw_enc', _inbound.c.raw_enc)}, :received_at, :now,"
+            f" {'CAST(NULL AS INTEGER)' if erasing else self.resident}\nFROM {source}\n"
+            "WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE key = :erased_key)\n"
+            "ON CONFLICT (channel, provider_id) DO NOTHING\nRETURNING id",
         )
 
     def Erase(self, effect: Erase) -> None:
@@ -141,6 +180,8 @@ class Writer:
         inbound = self.message.inbound
         own = self.vault.message_key(inbound.channel, inbound.external_id)
         out.params["erased_keys"] = sorted(self.erased_keys | {own})
+        if not self.new_shape:
+            return
         out.types["erased_keys"] = ARRAY(ErasedMessage.__table__.c.key.type)
         out.cte(
             "kept_keys",
@@ -179,8 +220,11 @@ class Writer:
             "created_at": self.now,
             **effect.values,
         }
+        out.params.update({f"r_{name}": value for name, value in values.items()})
+        if not self.new_shape:
+            return
         columns = Resident.__table__.c
-        cast = [out.value(f"r_{name}", value, columns[name]) for name, value in values.items()]
+        cast = [out.cast(f"r_{name}", columns[name]) for name in values]
         out.cte(
             "created",
             f"INSERT INTO residents (id, {', '.join(values)})\n"
@@ -188,10 +232,13 @@ class Writer:
         )
 
     def UpdateResident(self, effect: UpdateResident) -> None:
-        out, columns = self.out, Resident.__table__.c
+        out = self.out
+        out.params.update({f"u_{name}": value for name, value in effect.values.items()})
+        if not self.new_shape:
+            return
+        columns = Resident.__table__.c
         sets = ", ".join(
-            f"{name} = {out.value(f'u_{name}', value, columns[name])}"
-            for name, value in effect.values.items()
+            f"{name} = {out.cast(f'u_{name}', columns[name])}" for name in effect.values
         )
         out.cte(
             "touched",
@@ -200,12 +247,15 @@ class Writer:
         )
 
     def RecordConsent(self, effect: RecordConsent) -> None:
-        out, purpose = self.out, Consent.__table__.c.purpose
-        rows = ", ".join(
-            f"({n}, {out.value(f'purpose{n}', name, purpose)})"
-            for n, name in enumerate(effect.purposes)
-        )
+        out = self.out
+        out.params.update({f"purpose{n}": name for n, name in enumerate(effect.purposes)})
         out.params.update(wording=effect.wording, wording_version=wording_version(effect.wording))
+        if not self.new_shape:
+            return
+        purpose = Consent.__table__.c.purpose
+        rows = ", ".join(
+            f"({n}, {out.cast(f'purpose{n}', purpose)})" for n in range(len(effect.purposes))
+        )
         out.cte(
             "consented",
             "INSERT INTO consents (resident_id, purpose, wording, wording_version, channel,"
@@ -218,6 +268,8 @@ class Writer:
     def OptOut(self, effect: OptOut) -> None:
         # The status itself is the UpdateResident of the same decision (covers() checks it).
         self.out.params["cancelled_because"] = f"resident is {ResidentStatus.OPTED_OUT}"
+        if not self.new_shape:
+            return
         self.out.cte(
             "withdrawn",
             "UPDATE consents SET withdrawn_at = :now\nWHERE resident_id = :resident_id"
@@ -232,6 +284,20 @@ class Writer:
         )
 
     def StoreResponse(self, effect: StoreResponse) -> None:
+        inbound = self.message.inbound
+        self.out.params.update(
+            a_language=effect.language,
+            a_text=effect.text,
+            a_campaign_id=effect.campaign_id,
+            a_prompt_id=effect.prompt_id,
+            a_choice=effect.choice,
+            a_confidence=inbound.confidence,
+            a_recording=inbound.recording,
+        )
+        if self.new_shape:
+            self._response_sql(effect)
+
+    def _response_sql(self, effect: StoreResponse) -> None:
         out, columns = self.out, Response.__table__.c
         source = "msg"
         if effect.assignment_id is not None:
@@ -246,36 +312,43 @@ class Writer:
                 "WHERE id = (SELECT id FROM pending) AND EXISTS (SELECT 1 FROM msg)\nRETURNING id",
             )
             source = "answered"
-        inbound = self.message.inbound
-        values = [
-            out.value("a_language", effect.language, columns.language),
-            out.value("a_text", effect.text, columns.text),
-            out.value("a_campaign_id", effect.campaign_id, columns.campaign_id),
-            out.value("a_prompt_id", effect.prompt_id, columns.prompt_id),
-            out.value("a_choice", effect.choice, columns.choice),
-            out.value("a_confidence", inbound.confidence, columns.confidence),
-            out.value("a_recording", inbound.recording, columns.recording),
-        ]
+        names = (
+            "language",
+            "text",
+            "campaign_id",
+            "prompt_id",
+            "choice",
+            "confidence",
+            "recording",
+        )
+        values = ", ".join(out.cast(f"a_{name}", columns[name]) for name in names)
         out.cte(
             "response",
             "INSERT INTO responses (community_id, resident_id, channel, received_at, safeguarding,"
-            " language, text, campaign_id, prompt_id, choice, confidence, recording)\n"
+            f" {', '.join(names)})\n"
             f"SELECT CAST(:community_id AS INTEGER), {self.resident}, :channel, :received_at,"
-            f" false, {', '.join(values)}\nFROM {source}\nRETURNING id",
+            f" false, {values}\nFROM {source}\nRETURNING id",
         )
 
     def AssignPrompt(self, effect: AssignPrompt) -> None:
-        out, columns = self.out, Assignment.__table__.c
-        values = [
-            out.value("n_prompt_id", effect.prompt_id, columns.prompt_id),
-            out.value("n_campaign_id", effect.campaign_id, columns.campaign_id),
-            out.value("n_language", effect.language, columns.language),
-        ]
+        out = self.out
+        out.params.update(
+            n_prompt_id=effect.prompt_id,
+            n_campaign_id=effect.campaign_id,
+            n_language=effect.language,
+        )
+        if not self.new_shape:
+            return
+        columns = Assignment.__table__.c
+        values = ", ".join(
+            out.cast(f"n_{name}", columns[name])
+            for name in ("prompt_id", "campaign_id", "language")
+        )
         out.cte(
             "next_assignment",
             "INSERT INTO assignments (resident_id, prompt_id, campaign_id, language, status,"
             " assigned_at, nudges_sent)\n"
-            f"SELECT {self.resident}, {', '.join(values)}, '{AssignmentStatus.PENDING}', :now, 0"
+            f"SELECT {self.resident}, {values}, '{AssignmentStatus.PENDING}', :now, 0"
             # Reading `answered` runs it first: only one prompt may be pending at a time.
             f"\nFROM {'answered' if self.answering else 'msg'}\nRETURNING id",
         )
@@ -285,6 +358,8 @@ class Writer:
         self.out.params["withdrawn_key"] = outbox.prompt_key(
             self.decision.resident_id, effect.prompt_id
         )
+        if not self.new_shape:
+            return
         self.out.cte(
             "withdrawn_prompt",
             f"UPDATE outbound_messages SET status = '{OutboxStatus.CANCELLED}',"
@@ -298,68 +373,24 @@ class Writer:
 
     def _outbound(self, sent_via: str | None) -> tuple[Any, int]:
         """The final INSERT of the outbox rows: the quote question, then the replies."""
-        out = self.out
         replies = self.decision.replies
         rows = reply_rows(0, 0, self.decision.community_id, self.message, replies)
         self.sent = mark_sent_rows(rows, sent_via)
-        quotes = next((e for e in self.decision.effects if isinstance(e, AskQuotes)), None)
-        outgoing = []
-        if quotes is not None:
-            options = {"buttons": list(quotes.buttons)}
-            outgoing.append(
-                (-1, True, "consent", quotes.text, options, OutboxStatus.QUEUED, None, 0)
-            )
-        for n, (reply, row) in enumerate(zip(replies, rows, strict=True)):
-            outgoing.append(
-                (
-                    n,
-                    reply.to_resident,
-                    row["kind"],
-                    row["text"],
-                    row["options"],
-                    row["status"],
-                    row["provider_id"],
-                    row["attempts"],
-                )
-            )
-        if not outgoing or self.decision.erased:
+        if self.quotes is not None:
+            buttons = {"buttons": list(self.quotes.buttons)}
+            quotes = {"kind": "consent", "text": self.quotes.text, "options": buttons}
+            rows.insert(0, {**quotes, "status": OutboxStatus.QUEUED, "attempts": 0})
+        if self.decision.erased:
+            rows = []
+        params = self.out.params
+        for index, row in enumerate(rows):
+            for name in OUTBOX_VALUES:
+                params[f"{name}{index}"] = row.get(name)
+        if not rows:
             final = f"SELECT msg.id AS in_reply_to_id, {self.resident} AS resident_id FROM msg"
-            return out.sql(final), 1
-        values = ", ".join(self._outgoing(index, row, rows) for index, row in enumerate(outgoing))
-        final = (
-            "INSERT INTO outbound_messages (community_id, resident_id, channel, kind, text,"
-            " options, status, dedupe_key, provider_id, attempts, next_attempt_at, sent_at,"
-            " in_reply_to_id, campaign_id, prompt_id, created_at)\n"
-            "SELECT CAST(:community_id AS INTEGER),"
-            f" CASE WHEN row.mine THEN {self.resident} END, :channel, row.kind, row.text,"
-            " row.options, row.status,"
-            f" CASE WHEN row.n < 0 THEN 'quotes:' || {self.resident} || ':' || msg.id"
-            " ELSE 'reply:' || msg.id || ':' || row.n END, row.provider_id, row.attempts,"
-            " CASE WHEN row.n < 0 THEN CAST(:now AS TIMESTAMP WITH TIME ZONE) END, row.sent_at,"
-            " CASE WHEN row.n >= 0 THEN msg.id END, row.campaign_id, row.prompt_id, :now\n"
-            f"FROM msg, (VALUES {values}) AS row (n, mine, kind, text, options, status,"
-            " provider_id, attempts, sent_at, campaign_id, prompt_id)\n"
-            "ORDER BY row.n\n"
-            f"RETURNING id, in_reply_to_id, dedupe_key, {self.resident} AS resident_id"
-        )
-        return out.sql(final), len(outgoing)
-
-    def _outgoing(self, index: int, row: tuple[Any, ...], rows: list[dict[str, Any]]) -> str:
-        """One outbox row of the final INSERT's VALUES, its values cast to their columns."""
-        out, columns = self.out, _outbound.c
-        n, mine, kind, text_, options, status, provider_id, attempts = row
-        reply = rows[n] if n >= 0 else {}
-        values = [
-            str(n),
-            "true" if mine else "false",
-            out.value(f"kind{index}", kind, columns.kind),
-            out.value(f"text{index}", text_, columns.text),
-            out.value(f"options{index}", options, columns.options),
-            out.value(f"status{index}", status, columns.status),
-            out.value(f"provider{index}", provider_id, columns.provider_id),
-            out.value(f"attempts{index}", attempts, columns.attempts),
-            out.value(f"sent_at{index}", reply.get("sent_at"), columns.sent_at),
-            out.value(f"campaign{index}", reply.get("campaign_id"), columns.campaign_id),
-            out.value(f"prompt{index}", reply.get("prompt_id"), columns.prompt_id),
-        ]
-        return f"({', '.join(values)})"
+            return self.out.sql(final), 1
+        if not self.new_shape:
+            return self.out.sql(""), len(rows)
+        mine = ([True] if self.quotes is not None else []) + [r.to_resident for r in replies]
+        final = outbox_insert(self.out, self.resident, mine, quotes_first=self.quotes is not None)
+        return self.out.sql(final), len(rows)

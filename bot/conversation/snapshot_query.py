@@ -106,15 +106,8 @@ def _recent_messages() -> Any:
     return select(func.count()).select_from(latest)
 
 
-def _context_query(lateral: bool) -> Any:
-    r, c = _residents, _communities
-    a, pp = _assignments.alias("pending"), _prompts.alias("pending_prompt")
-    pc = _campaigns.alias("pending_campaign")
-    o = _outbound.alias("queued_prompt")
-    unsent_prompt = exists().where(
-        o.c.dedupe_key == outbox.prompt_key_sql(r.c.id, a.c.prompt_id),
-        outbox.still_to_send(o.c.status, o.c.next_attempt_at),
-    )
+def _profile_questions(r: Any) -> tuple[Any, Any]:
+    """Whether a group question waits for this resident's answer, and whether one is unasked."""
     profile_waiting = exists().where(
         ProfileAnswer.resident_id == r.c.id, ProfileAnswer.answered_at.is_(None)
     )
@@ -131,6 +124,19 @@ def _context_query(lateral: bool) -> Any:
         )
         .correlate(r)
     )
+    return profile_waiting, profile_unasked
+
+
+def _context_query(lateral: bool) -> Any:
+    r, c = _residents, _communities
+    a, pp = _assignments.alias("pending"), _prompts.alias("pending_prompt")
+    pc = _campaigns.alias("pending_campaign")
+    o = _outbound.alias("queued_prompt")
+    unsent_prompt = exists().where(
+        o.c.dedupe_key == outbox.prompt_key_sql(r.c.id, a.c.prompt_id),
+        outbox.still_to_send(o.c.status, o.c.next_attempt_at),
+    )
+    profile_waiting, profile_unasked = _profile_questions(r)
     recent = _recent_messages().scalar_subquery()
     keyword = _communities.alias("keyword")
     keyword_hit = select(keyword.c.id).where(keyword.c.keyword == bindparam("word"))

@@ -1,7 +1,8 @@
-"""A data-modifying WITH statement and its parameters, built together, prepared once per shape."""
+"""A data-modifying WITH statement and its parameters, built together, its text once per shape."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import Column, bindparam, text
@@ -15,16 +16,21 @@ MAX_SHAPES = 1000
 
 
 class Statement:
-    """The WITH statement of one decision and its parameters, built together."""
+    """The WITH statement of one decision and its parameters, built together.
 
-    def __init__(self) -> None:
+    The shape names everything the text depends on; values are parameters only.
+    """
+
+    def __init__(self, shape: Hashable) -> None:
+        self.shape = shape
+        # A shape seen before has its statement: only the parameters are gathered.
+        self.known = _PREPARED.get(shape)
         self.parts: list[str] = []
         self.params: dict[str, Any] = {}
         self.types: dict[str, Any] = {}
 
-    def value(self, name: str, value: Any, column: Column[Any]) -> str:
+    def cast(self, name: str, column: Column[Any]) -> str:
         """A parameter cast to its column's type (a bare NULL in a SELECT list has none)."""
-        self.params[name] = value
         self.types[name] = column.type
         type_sql = _TYPE_SQL.get(column)
         if type_sql is None:
@@ -36,11 +42,11 @@ class Statement:
 
     def sql(self, final: str) -> Any:
         """The text() of the statement, built once per shape so SQLAlchemy's cache finds it."""
+        if self.known is not None:
+            return self.known
         statement = "WITH " + ",\n".join(self.parts) + "\n" + final
-        found = _PREPARED.get(statement)
-        if found is None:
-            if len(_PREPARED) >= MAX_SHAPES:
-                _PREPARED.clear()
-            binds = [bindparam(name, type_=type_) for name, type_ in self.types.items()]
-            found = _PREPARED[statement] = text(statement).bindparams(*binds)
+        if len(_PREPARED) >= MAX_SHAPES:
+            _PREPARED.clear()
+        binds = [bindparam(name, type_=type_) for name, type_ in self.types.items()]
+        found = _PREPARED[self.shape] = text(statement).bindparams(*binds)
         return found
