@@ -55,25 +55,25 @@ prompts:
 thanks: Thank you! Your answers go to the council.
 """
 OPEN = """\
-slug: festival-ideas
-title: Ideas for the winter festival
+slug: library-hours
+title: When the library should open
 language: en
 prompts:
-  - id: idea
-    text: What's one thing that would make the festival feel like yours?
-  - id: where
-    text: Where in town should it happen?
   - id: when
-    text: Which weekend suits you?
+    text: When would you use the library if it were open?
+  - id: what
+    text: What would bring you in?
+  - id: who
+    text: Who else in your street would come?
   - id: help
-    text: Would you like to help make it happen? Tell us how.
+    text: Would you help run an evening session? Tell us how.
 """
 # How the answers fall: each question's choices, most to least common.
 WEIGHTS = ((30, 40, 20, 10), (15, 45, 30, 10), (10, 50, 30, 10), (20, 25, 30, 25))
 AREAS = ("North", "South", "East", "West", "Centre", "Islands")
 AGES = ("Under 25", "25 to 64", "65 and over")
 WORDS = ("not sure", "depends on the day", "it's complicated", "ask my neighbour", "meh")
-IDEAS = ("lanterns by the river", "a market on Saturdays", "music in the square", "a warm café")
+WISHES = ("after work on Thursdays", "Sunday mornings", "homework club", "a warm place to sit")
 
 
 def chunks(rows: Iterable[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
@@ -257,7 +257,7 @@ def _open_answers(
         yield row | {
             "prompt_id": prompt_ids[i % len(prompt_ids)],
             "resident_id": 1 + (i // len(prompt_ids)) % residents,
-            "text": f"{IDEAS[i % len(IDEAS)]}, idea {i}",
+            "text": f"{WISHES[i % len(WISHES)]}, answer {i}",
             "received_at": T0 + timedelta(days=10, seconds=5 * i),
         }
 
