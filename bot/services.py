@@ -51,11 +51,13 @@ class Services:
         return services
 
     def limits(self) -> Limits:
-        """What a flood may cost (VOICES_REPLY_LIMIT, VOICES_REPLY_WINDOW_SECONDS, ..._PER_HOUR)."""
+        """What a flood may cost (VOICES_REPLY_LIMIT, VOICES_REPLY_WINDOW_SECONDS, ..._PER_HOUR),
+        and where the links in replies point (PUBLIC_BASE_URL)."""
         return Limits(
             self.settings.reply_limit,
             timedelta(seconds=self.settings.reply_window_seconds),
             self.settings.lead_alerts_per_hour,
+            public_base_url=self.settings.public_base_url,
         )
 
     def channel_lines(self) -> list[str]:

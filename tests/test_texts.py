@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
+from bot.conversation.engine import decide
+from bot.conversation.snapshot import CommunityView, PromptView, ResidentView, Snapshot
+from bot.messages import Inbound
+from storage.models import utcnow
+from storage.publishing import results_link
 
 LONG_NAME = "Cumnock and New Cumnock"
+# A typical PUBLIC_BASE_URL, with the longest slug a long name gives.
+BASE_URL = "https://voices.example.org.uk"
+LONG_SLUG = "cumnock-and-new-cumnock"
 
 
 @pytest.mark.parametrize("name", texts.names())
@@ -24,6 +32,7 @@ def test_each_system_text_fits_in_two_segments(name):
         percent="100",
         choice="Not at all safe, and worse in winter",
         key="9",
+        url=results_link(BASE_URL, LONG_SLUG),
     )
     segments, encoding = texts.sms_segments(body)
     assert segments <= 2, f"{name}: {segments} {encoding} segments"
@@ -45,3 +54,15 @@ def test_each_system_text_fits_in_two_segments(name):
 )
 def test_segment_counts_follow_gsm7_and_ucs2_rules(body, expected):
     assert texts.sms_segments(body) == expected
+
+
+def test_the_default_thanks_with_the_results_link_fits_in_two_gsm7_segments():
+    town = CommunityView(id=1, slug=LONG_SLUG, name=LONG_NAME, results_published=True)
+    last = PromptView(1, 1, "What would you change?", "en", assignment_id=1)
+    resident = ResidentView(1, town, "joined", pending=last, quotes_asked_at=utcnow())
+    snapshot = Snapshot(utcnow(), resident=resident, public_base_url=BASE_URL)
+    inbound = Inbound("sms", "+447700900101", "More benches", "m-1", utcnow())
+    [thanks] = [reply.text for reply in decide(snapshot, inbound).replies]
+    assert thanks.endswith(results_link(BASE_URL, LONG_SLUG))
+    segments, encoding = texts.sms_segments(thanks)
+    assert (segments <= 2, encoding) == (True, "GSM-7"), thanks

@@ -23,6 +23,7 @@ class CommunityView:
     young_people: bool = False
     safeguarding_words: tuple[str, ...] = ()
     help_contacts: str | None = None
+    results_published: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Limits:
     window: timedelta
     # Messages to the safeguarding lead per community per hour; past it, one digest.
     lead_alerts_per_hour: int = 10
+    # Where residents' links point (PUBLIC_BASE_URL); None: send no link.
+    public_base_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,5 @@ class Snapshot:
     # Messages from this contact within the reply limit's window, and the limit (None: none).
     recent_messages: int = 0
     reply_limit: int | None = None
+    # From Limits: the base of the results page's link a finished campaign's thanks ends with.
+    public_base_url: str | None = None

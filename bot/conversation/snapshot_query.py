@@ -198,6 +198,7 @@ _COMMUNITY_COLUMNS = (
     "young_people",
     "safeguarding_words",
     "help_contacts",
+    "results_published",
     "sms_number",
 )
 CONTEXT = {"postgresql": _context_query(lateral=True), "sqlite": _context_query(lateral=False)}
@@ -227,6 +228,7 @@ def load(
         return _for_a_new_contact(connection, address_hash, lookup, now, since, limits)
     limits = {
         "reply_limit": limits.replies if limits else None,
+        "public_base_url": limits.public_base_url if limits else None,
         "recent_messages": rows[0].recent_messages,
     }
     join_community = None
@@ -290,6 +292,7 @@ def _for_a_new_contact(
         join_community=named,
         any_community=bool(row.any_community),
         reply_limit=limits.replies if limits else None,
+        public_base_url=limits.public_base_url if limits else None,
         recent_messages=row.recent_messages,
     )
 
@@ -322,6 +325,7 @@ def _community(values: Any, prefix: str) -> CommunityView:
         young_people=bool(values[f"{prefix}young_people"]),
         safeguarding_words=tuple(values[f"{prefix}safeguarding_words"] or ()),
         help_contacts=values[f"{prefix}help_contacts"],
+        results_published=bool(values[f"{prefix}results_published"]),
     )
 
 

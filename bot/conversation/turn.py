@@ -26,6 +26,7 @@ from bot.conversation.profile import render
 from bot.conversation.snapshot import CommunityView, PromptView, ResidentView, Snapshot
 from bot.messages import Inbound
 from storage.languages import asked_language, pick_text
+from storage.publishing import results_link
 
 _VIEW_FIELDS = frozenset(field.name for field in fields(ResidentView))
 # A phone call hears a closed question's choices with the keys to press for them.
@@ -40,6 +41,7 @@ class Turn:
 
     def __init__(self, snapshot: Snapshot, inbound: Inbound) -> None:
         self.now = snapshot.now
+        self.public_base_url = snapshot.public_base_url
         self.inbound = inbound
         self.resident: ResidentView | None = None
         self.community: CommunityView | None = None
@@ -169,13 +171,25 @@ class Turn:
             finished = following is None or following.campaign_id != answering.campaign_id
             if finished and not media:
                 thanks = pick_text(answering.thanks, resident.language, answering.campaign_language)
-                thanks = thanks or texts.text("thanks_default", name=self.name)
+                thanks = self.with_results_link(
+                    thanks or texts.text("thanks_default", name=self.name)
+                )
                 if following is not None and self.inbound.channel in ONE_MESSAGE:
                     self.introduced(thanks, following)
                     return
                 self.reply(thanks)
         if following is not None:
             self.effects.append(self.prompt_reply(following))
+
+    def with_results_link(self, thanks: str) -> str:
+        """The thanks, ending with the community's results page when it is published."""
+        community, base = self.community, self.public_base_url
+        assert community is not None
+        # A link read aloud on a call helps no one.
+        if not community.results_published or not base or self.inbound.channel == CALL:
+            return thanks
+        line = texts.text("thanks_results", url=results_link(base, community.slug))
+        return f"{thanks}\n{line}"
 
     def asks_again(self, pending: PromptView | None, choice: str | None) -> bool:
         """A first reply that matches no choice is kept, and the question asked once more."""
