@@ -438,6 +438,17 @@ def test_a_message_whose_processing_fails_on_both_paths_is_still_stored_and_retr
     assert len(replies) == 1 and replies[0].startswith("Would you like to help")
 
 
+@pytest.mark.parametrize("words", ["hello?", "CUMNOCK"], ids=["a stranger", "a new contact joins"])
+def test_a_contact_with_no_record_is_read_in_one_select(joined, words):
+    with statements(joined.db) as seen:
+        reception = inbox.receive(
+            joined.db, joined.vault, replace(_sms(words, "new-1"), address=SMS_B), "twiml"
+        )
+    assert reception.replies
+    reads = [sql for sql in seen if sql.lstrip().startswith("SELECT")]
+    assert len(reads) == 1, reads
+
+
 def test_the_same_message_delivered_twice_at_once_is_stored_and_answered_once(joined):
     import threading
 

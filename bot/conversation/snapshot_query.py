@@ -138,8 +138,8 @@ def _context_query(lateral: bool) -> Any:
     )
     profile_waiting, profile_unasked = _profile_questions(r)
     recent = _recent_messages().scalar_subquery()
-    keyword = _communities.alias("keyword")
-    keyword_hit = select(keyword.c.id).where(keyword.c.keyword == bindparam("word"))
+    named = _named_community()
+    anywhere = _communities.alias("anywhere")
     next_joins, next_columns = _next_prompt_joins(lateral)
     joined = (
         r.join(c, c.c.id == r.c.community_id)
@@ -168,12 +168,32 @@ def _context_query(lateral: bool) -> Any:
             unsent_prompt.label("unsent_prompt"),
             profile_waiting.label("profile_waiting"),
             profile_unasked.label("profile_unasked"),
-            keyword_hit.scalar_subquery().label("keyword_community_id"),
+            *(named.c[name].label(f"named_{name}") for name in ("id", *_COMMUNITY_COLUMNS)),
+            exists().select_from(anywhere).label("any_community"),
             recent.label("recent_messages"),
         )
-        .select_from(joined)
-        .where(r.c.address_hash == bindparam("address_hash"))
+        # One row even for a contact with no record: the community their words name, and
+        # whether any community exists, come with it.
+        .select_from(
+            _ONE_ROW.outerjoin(named, true()).outerjoin(
+                joined, r.c.address_hash == bindparam("address_hash")
+            )
+        )
         .limit(MAX_RECORDS)
+    )
+
+
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one")
+
+
+def _named_community() -> Any:
+    """The community a message names: a deep link by its slug exactly, a word by its keyword."""
+    c = _communities.alias("named_community")
+    return (
+        select(c.c.id, *(c.c[name] for name in _COMMUNITY_COLUMNS))
+        .where(or_(c.c.slug == bindparam("slug"), c.c.keyword == bindparam("keyword")))
+        .limit(_ONE)
+        .subquery("named")
     )
 
 
@@ -213,87 +233,39 @@ def load(
     now: datetime,
     limits: Limits | None = None,
 ) -> Snapshot:
-    """The snapshot decide() needs for one message from this contact."""
+    """The snapshot decide() needs for one message from this contact, in one SELECT."""
     since = now - limits.window if limits else now
     rows = connection.execute(
         CONTEXT[connection.dialect.name],
         {
             "address_hash": address_hash,
-            "word": lookup.keyword if lookup else None,
+            "slug": lookup.slug if lookup else None,
+            "keyword": lookup.keyword if lookup and not lookup.slug else None,
             "now": now,
             "since": since,
         },
     ).all()
-    if not rows:
-        return _for_a_new_contact(connection, address_hash, lookup, now, since, limits)
-    limits = {
+    first = rows[0]
+    named = _community(first._mapping, "named_", "named_id") if first.named_id else None
+    shared = {
         "reply_limit": limits.replies if limits else None,
         "public_base_url": limits.public_base_url if limits else None,
-        "recent_messages": rows[0].recent_messages,
+        "recent_messages": first.recent_messages,
     }
-    join_community = None
-    if lookup is not None and (rows[0].keyword_community_id or lookup.explicit):
-        join_community = _find_community(connection, lookup)
-    if join_community is not None:
-        mine = next((row for row in rows if row.community_id == join_community.id), None)
-        join_resident = _resident(connection, mine, now) if mine is not None else None
+    if first.id is None:  # no record: a stranger, or someone joining the community they named
         return Snapshot(
-            now=now,
-            resident=_resident(connection, _choose(rows, to), now),
-            join_community=join_community,
-            join_resident=join_resident,
-            **limits,
+            now=now, join_community=named, any_community=bool(first.any_community), **shared
         )
-    return Snapshot(now=now, resident=_resident(connection, _choose(rows, to), now), **limits)
-
-
-def _new_contact_query() -> Any:
-    """For a contact with no record: their recent messages, whether any community exists, and
-    the community their words name, in one SELECT (one row, whatever it finds)."""
-    c = _communities
-    named = (
-        select(c)
-        .where(or_(c.c.slug == bindparam("slug"), c.c.keyword == bindparam("keyword")))
-        .limit(_ONE)
-        .subquery("named")
-    )
-    one = select(literal_column("1").label("one")).subquery("one")
-    return select(
-        _recent_messages().scalar_subquery().label("recent_messages"),
-        exists().where(true()).select_from(c).label("any_community"),
-        *named.c,
-    ).select_from(one.outerjoin(named, true()))
-
-
-NEW_CONTACT = _new_contact_query()
-
-
-def _for_a_new_contact(
-    connection: Connection,
-    address_hash: str,
-    lookup: JoinLookup | None,
-    now: datetime,
-    since: datetime,
-    limits: Limits | None,
-) -> Snapshot:
-    """A stranger's snapshot, or that of someone joining a community they named."""
-    row = connection.execute(
-        NEW_CONTACT,
-        {
-            "address_hash": address_hash,
-            "since": since,
-            "slug": lookup.slug if lookup else None,
-            "keyword": lookup.keyword if lookup and not lookup.slug else None,
-        },
-    ).one()
-    named = _community(row._mapping, prefix="") if row.id is not None else None
+    resident = _resident(connection, _choose(rows, to), now)
+    if named is None:
+        return Snapshot(now=now, resident=resident, **shared)
+    mine = next((row for row in rows if row.community_id == named.id), None)
     return Snapshot(
         now=now,
+        resident=resident,
         join_community=named,
-        any_community=bool(row.any_community),
-        reply_limit=limits.replies if limits else None,
-        public_base_url=limits.public_base_url if limits else None,
-        recent_messages=row.recent_messages,
+        join_resident=_resident(connection, mine, now) if mine is not None else None,
+        **shared,
     )
 
 
@@ -307,18 +279,9 @@ def _recency(row: Row[Any]) -> tuple[datetime, int]:
     return (row.last_inbound_at or row.created_at, row.id)
 
 
-def _find_community(connection: Connection, lookup: JoinLookup) -> CommunityView | None:
-    """A deep link names a community by its slug exactly; a text, by its keyword."""
-    c = _communities
-    found = connection.execute(
-        select(c).where(c.c.slug == lookup.slug if lookup.slug else c.c.keyword == lookup.keyword)
-    ).first()
-    return _community(found._mapping, prefix="") if found is not None else None
-
-
-def _community(values: Any, prefix: str) -> CommunityView:
+def _community(values: Any, prefix: str, id_key: str) -> CommunityView:
     return CommunityView(
-        id=values["id" if not prefix else "community_id"],
+        id=values[id_key],
         slug=values[f"{prefix}slug"],
         keyword=values[f"{prefix}keyword"],
         name=values[f"{prefix}name"],
@@ -360,7 +323,7 @@ def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentV
     following = _prompt_view(row, "next") if row.next_prompt_id is not None else None
     view = ResidentView(
         id=row.id,
-        community=_community(row._mapping, prefix="community_"),
+        community=_community(row._mapping, "community_", "community_id"),
         status=row.status,
         language=row.language,
         consent_question=row.consent_question,
