@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.conversation import sql_statement
 from bot.conversation.effects import (
@@ -23,6 +24,7 @@ from bot.conversation.effects import (
     WithdrawUnsentPrompt,
 )
 from bot.conversation.postgres_writes import Writer, shape_of
+from bot.conversation.snapshot_query import CONTEXT
 from bot.conversation.store_message import Message
 from bot.messages import Inbound
 from storage.crypto import Vault
@@ -142,3 +144,12 @@ def test_turns_whose_texts_differ_have_different_shapes(monkeypatch):
         texts.setdefault(shape_of(decision), set()).add(statement.text)
     assert len(texts) == len(_turns(0))
     assert all(len(found) == 1 for found in texts.values())
+
+
+@pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite"])
+def test_the_snapshot_select_is_rendered_once_not_per_message(dialect_name):
+    # An IN list or a literal_execute parameter is rendered into the text on every execution.
+    dialect = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}
+    compiled = CONTEXT[dialect_name].compile(dialect=dialect[dialect_name])
+    assert not compiled.post_compile_params
+    assert not compiled.literal_execute_params

@@ -56,8 +56,10 @@ class Sent:
 
 def still_to_send(status: ColumnElement[str], next_attempt_at: ColumnElement) -> ColumnElement:
     """True for a row that has not left and may still: queued, held, or failed with a retry."""
+    # Equalities, not IN: an IN list is re-rendered into the SQL text on every execution.
     return or_(
-        status.in_((OutboxStatus.QUEUED, OutboxStatus.HELD)),
+        status == OutboxStatus.QUEUED,
+        status == OutboxStatus.HELD,
         and_(status == OutboxStatus.FAILED, next_attempt_at.is_not(None)),
     )
 
