@@ -546,6 +546,7 @@ def _message(
         inbound,
         services.vault.address_hash(channel, address),
         inbox.encrypted_raw(services.vault, inbound),
+        services.vault.message_key(channel, inbound.external_id),
     )
 
 

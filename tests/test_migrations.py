@@ -248,3 +248,18 @@ def test_0011_keeps_every_message_and_adds_the_erasure_keys(fresh_database):  # 
     with fresh_database.engine.connect() as connection:
         assert connection.scalar(text("SELECT text FROM inbound_messages")) == "Before 0011"
         assert connection.scalar(text("SELECT count(*) FROM erased_messages")) == 0
+
+
+def test_0016_keeps_every_message_and_leaves_older_keys_to_erasure(fresh_database):  # type: ignore[no-untyped-def]
+    fresh_database.upgrade("0015")
+    with fresh_database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, "
+                "received_at) VALUES ('sms', 'SM1', 'h1', 'Before 0016', '2026-12-01 10:00:00')"
+            )
+        )
+    fresh_database.upgrade()
+    with fresh_database.engine.connect() as connection:
+        row = connection.execute(text("SELECT text, erased_key FROM inbound_messages")).one()
+    assert tuple(row) == ("Before 0016", None)

@@ -111,12 +111,12 @@ def test_one_shape_is_one_text_whatever_the_values_and_a_known_shape_gathers_the
         decision, message = _turns(n)[turn], _message(f"words {n}", n)
         assert shape_of(decision) == shape_of(_turns(0)[turn])
         sql_statement._PREPARED.clear()
-        writer = Writer(VAULT, message, decision, {f"old{n}"})
+        writer = Writer(VAULT, message, decision)
         statement, _ = writer.build("twiml")
         texts.append(statement.text)
         cold.append(writer.out.params)
         # The shape is known now: only the values are gathered, and they are the same.
-        again = Writer(VAULT, message, decision, {f"old{n}"})
+        again = Writer(VAULT, message, decision)
         assert again.build("twiml")[0] is statement
         warm.append(again.out.params)
     assert texts[0] == texts[1]
@@ -140,7 +140,7 @@ def test_turns_whose_texts_differ_have_different_shapes(monkeypatch):
     texts: dict[object, set[str]] = {}
     for number, decision in enumerate(_turns(0).values()):
         sql_statement._PREPARED.clear()
-        statement, _ = Writer(VAULT, _message("w", number), decision, set()).build(None)
+        statement, _ = Writer(VAULT, _message("w", number), decision).build(None)
         texts.setdefault(shape_of(decision), set()).add(statement.text)
     assert len(texts) == len(_turns(0))
     assert all(len(found) == 1 for found in texts.values())

@@ -99,6 +99,7 @@ def store_unprocessed(session: Session, vault: Vault, inbound: Inbound) -> Inbou
         text=inbound.text,
         raw_enc=encrypted_raw(vault, inbound),
         received_at=inbound.received_at,
+        erased_key=vault.message_key(inbound.channel, inbound.external_id),
     )
     session.add(row)
     session.flush()

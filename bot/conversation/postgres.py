@@ -29,7 +29,6 @@ from bot.conversation.effects import (
 )
 from bot.conversation.postgres_writes import Writer
 from bot.conversation.replies import outbound_replies
-from bot.conversation.residents import message_keys
 from bot.conversation.store import StateChanged
 from bot.conversation.store_message import Applied, Message
 from storage.crypto import Vault
@@ -85,10 +84,7 @@ def apply_in_one_statement(
     sent_via: str | None,
 ) -> Applied:
     """Write the decision in one statement; StateChanged when it wrote nothing."""
-    erased_keys = set()
-    if decision.erased:
-        erased_keys = message_keys(connection, message.address_hash, vault.message_key)
-    writer = Writer(vault, message, decision, erased_keys)
+    writer = Writer(vault, message, decision)
     statement, final_rows = writer.build(sent_via)
     written = connection.execute(statement, writer.out.params).all()
     replies = decision.replies

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.conversation.consent import wording_version
 from bot.conversation.effects import (
@@ -33,7 +32,6 @@ from bot.conversation.sql_statement import Statement
 from bot.conversation.store_message import Message
 from bot.sending import outbox
 from storage.crypto import Vault
-from storage.erasures import ErasedMessage
 from storage.models import (
     Assignment,
     Consent,
@@ -49,6 +47,9 @@ _DIALECT = postgresql.dialect()
 _outbound = OutboundMessage.__table__
 _inbound = InboundMessage.__table__
 _RECEIVED_AT = _inbound.c.received_at
+_UNKEYED = (
+    "SELECT 1 FROM inbound_messages WHERE address_hash = :address_hash AND erased_key IS NULL"
+)
 _STILL_TO_SEND = str(
     outbox.still_to_send(_outbound.c.status, _outbound.c.next_attempt_at).compile(
         dialect=_DIALECT, compile_kwargs={"literal_binds": True}
@@ -82,11 +83,8 @@ class Writer:
     dictionary updates.
     """
 
-    def __init__(
-        self, vault: Vault, message: Message, decision: Decision, erased_keys: set[str]
-    ) -> None:
+    def __init__(self, vault: Vault, message: Message, decision: Decision) -> None:
         self.vault, self.message, self.decision = vault, message, decision
-        self.erased_keys = erased_keys
         self.out = Statement(shape_of(decision))
         self.new_shape = self.out.known is None
         self.now = utcnow()
@@ -166,27 +164,29 @@ class Writer:
         out.cte(
             "msg",
             "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, raw_enc,"
-            " received_at, processed_at, resident_id)\n"
+            " received_at, processed_at, resident_id, erased_key)\n"
             f"SELECT :channel, :provider_id, :stored_hash, :text,"
             f" {out.cast('raw_enc', _inbound.c.raw_enc)}, :received_at, :now,"
-            f" {'CAST(NULL AS INTEGER)' if erasing else self.resident}\nFROM {source}\n"
+            f" {'CAST(NULL AS INTEGER)' if erasing else self.resident},"
+            f" {out.cast('erased_key', _inbound.c.erased_key)}\n"
+            f"FROM {source}\n"
             "WHERE NOT EXISTS (SELECT 1 FROM erased_messages WHERE key = :erased_key)\n"
-            "ON CONFLICT (channel, provider_id) DO NOTHING\nRETURNING id",
+            # Messages stored before their keys were (0016): the ordinary writes make those.
+            + (f"AND NOT EXISTS ({_UNKEYED})\n" if erasing else "")
+            + "ON CONFLICT (channel, provider_id) DO NOTHING\nRETURNING id",
         )
 
     def Erase(self, effect: Erase) -> None:
         """Every record and message of the contact; only keyed hashes of the messages' ids stay."""
         out = self.out
-        inbound = self.message.inbound
-        own = self.vault.message_key(inbound.channel, inbound.external_id)
-        out.params["erased_keys"] = sorted(self.erased_keys | {own})
         if not self.new_shape:
             return
-        out.types["erased_keys"] = ARRAY(ErasedMessage.__table__.c.key.type)
+        # The statement sees the table as it was before: its own message's key comes from msg.
         out.cte(
             "kept_keys",
-            "INSERT INTO erased_messages (key, erased_at)\nSELECT k.key, :now"
-            " FROM msg, unnest(CAST(:erased_keys AS VARCHAR[])) AS k (key)\n"
+            "INSERT INTO erased_messages (key, erased_at)\nSELECT k.key, :now FROM msg,"
+            " (SELECT erased_key FROM inbound_messages WHERE address_hash = :address_hash"
+            " UNION SELECT :erased_key) AS k (key)\n"
             "ON CONFLICT DO NOTHING\nRETURNING key",
         )
         out.cte(

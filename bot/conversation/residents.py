@@ -62,22 +62,23 @@ def erase_contact(
     return len(ids)
 
 
-def message_keys(
+def _message_keys(
     session: Session | Connection, address_hash: str, message_key: Callable[[str, str], str]
 ) -> set[str]:
     """The keyed hashes of the provider ids of every message this contact sent."""
     sent = session.execute(
-        select(InboundMessage.channel, InboundMessage.provider_id).where(
+        select(InboundMessage.erased_key, InboundMessage.channel, InboundMessage.provider_id).where(
             InboundMessage.address_hash == address_hash
         )
     ).all()
-    return {message_key(channel, provider_id) for channel, provider_id in sent}
+    # Messages stored before 0016 have no key on their row: the vault makes it now.
+    return {key or message_key(channel, provider_id) for key, channel, provider_id in sent}
 
 
 def _keep_message_keys(
     session: Session | Connection, address_hash: str, message_key: Callable[[str, str], str]
 ) -> None:
-    keys = message_keys(session, address_hash, message_key)
+    keys = _message_keys(session, address_hash, message_key)
     if not keys:
         return
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else None

@@ -37,7 +37,7 @@ class Message:
     address_hash: str
     raw_enc: bytes
     # The keyed hash of its provider id, as erasure keeps it (storage.erasures).
-    erased_key: str = ""
+    erased_key: str
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ _COLUMNS = (
     "received_at",
     "processed_at",
     "resident_id",
+    "erased_key",
 )
 
 

@@ -41,6 +41,8 @@ class InboundMessage(Base):
     resident_id: Mapped[int | None] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
+    # The keyed hash of the provider id that erasure keeps (storage.erasures); NULL before 0016.
+    erased_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Response(Base):
