@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("inbound_messages") as batch:
+    # Not a copy of the table: on SQLite, dropping the old one would cascade to every response.
+    with op.batch_alter_table("inbound_messages", recreate="never") as batch:
         batch.drop_column("erased_key")
