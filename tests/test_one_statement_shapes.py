@@ -146,10 +146,18 @@ def test_turns_whose_texts_differ_have_different_shapes(monkeypatch):
     assert all(len(found) == 1 for found in texts.values())
 
 
-@pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite"])
-def test_the_snapshot_select_is_rendered_once_not_per_message(dialect_name):
+@pytest.mark.parametrize("key", list(CONTEXT), ids=[f"{d}, naming={n}" for d, n in CONTEXT])
+def test_the_snapshot_select_is_rendered_once_not_per_message(key):
     # An IN list or a literal_execute parameter is rendered into the text on every execution.
-    dialect = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}
-    compiled = CONTEXT[dialect_name].compile(dialect=dialect[dialect_name])
+    dialect = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}[key[0]]
+    compiled = CONTEXT[key].compile(dialect=dialect)
     assert not compiled.post_compile_params
     assert not compiled.literal_execute_params
+
+
+def test_the_usual_snapshot_select_is_short_enough_for_psycopg_to_convert_once():
+    # psycopg caches its conversion of a statement's placeholders only up to this length.
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    usual = CONTEXT["postgresql", False].compile(dialect=postgresql.psycopg.dialect())
+    assert len(str(usual).encode()) <= MAX_CACHED_STATEMENT_LENGTH

@@ -127,7 +127,8 @@ def _profile_questions(r: Any) -> tuple[Any, Any]:
     return profile_waiting, profile_unasked
 
 
-def _context_query(lateral: bool) -> Any:
+def _context_query(lateral: bool, naming: bool) -> Any:
+    """The snapshot's SELECT; with `naming`, also the community the message's words name."""
     r, c = _residents, _communities
     a, pp = _assignments.alias("pending"), _prompts.alias("pending_prompt")
     pc = _campaigns.alias("pending_campaign")
@@ -138,7 +139,7 @@ def _context_query(lateral: bool) -> Any:
     )
     profile_waiting, profile_unasked = _profile_questions(r)
     recent = _recent_messages().scalar_subquery()
-    named = _named_community()
+    named = _named_community() if naming else None
     anywhere = _communities.alias("anywhere")
     next_joins, next_columns = _next_prompt_joins(lateral)
     joined = (
@@ -168,14 +169,18 @@ def _context_query(lateral: bool) -> Any:
             unsent_prompt.label("unsent_prompt"),
             profile_waiting.label("profile_waiting"),
             profile_unasked.label("profile_unasked"),
-            *(named.c[name].label(f"named_{name}") for name in ("id", *_COMMUNITY_COLUMNS)),
+            *(
+                named.c[name].label(f"named_{name}")
+                for name in ("id", *_COMMUNITY_COLUMNS)
+                if named is not None
+            ),
             exists().select_from(anywhere).label("any_community"),
             recent.label("recent_messages"),
         )
         # One row even for a contact with no record: the community their words name, and
         # whether any community exists, come with it.
         .select_from(
-            _ONE_ROW.outerjoin(named, true()).outerjoin(
+            (_ONE_ROW if named is None else _ONE_ROW.outerjoin(named, true())).outerjoin(
                 joined, r.c.address_hash == bindparam("address_hash")
             )
         )
@@ -221,7 +226,12 @@ _COMMUNITY_COLUMNS = (
     "results_published",
     "sms_number",
 )
-CONTEXT = {"postgresql": _context_query(lateral=True), "sqlite": _context_query(lateral=False)}
+# Most messages name no community: their SELECT leaves that part out (fewer columns to read).
+CONTEXT = {
+    (dialect, naming): _context_query(lateral=dialect == "postgresql", naming=naming)
+    for dialect in ("postgresql", "sqlite")
+    for naming in (False, True)
+}
 
 
 def load(
@@ -235,18 +245,14 @@ def load(
 ) -> Snapshot:
     """The snapshot decide() needs for one message from this contact, in one SELECT."""
     since = now - limits.window if limits else now
-    rows = connection.execute(
-        CONTEXT[connection.dialect.name],
-        {
-            "address_hash": address_hash,
-            "slug": lookup.slug if lookup else None,
-            "keyword": lookup.keyword if lookup and not lookup.slug else None,
-            "now": now,
-            "since": since,
-        },
-    ).all()
+    values = {"address_hash": address_hash, "now": now, "since": since}
+    if lookup:
+        values.update(slug=lookup.slug, keyword=None if lookup.slug else lookup.keyword)
+    rows = connection.execute(CONTEXT[connection.dialect.name, bool(lookup)], values).all()
     first = rows[0]
-    named = _community(first._mapping, "named_", "named_id") if first.named_id else None
+    named = None
+    if lookup and first.named_id:
+        named = _community(first._mapping, "named_", "named_id")
     shared = {
         "reply_limit": limits.replies if limits else None,
         "public_base_url": limits.public_base_url if limits else None,
