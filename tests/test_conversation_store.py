@@ -136,6 +136,21 @@ LAUNCH_PARKS_BEFORE = 19  # the parks campaign is fanned out before this step (q
 def statements(db: Any) -> Iterator[list[str]]:
     """Every SQL statement the database is sent while the block runs."""
     seen: list[str] = []
+    if db.is_postgresql:  # at the driver: the snapshot's SELECT does not pass through SQLAlchemy
+        import psycopg
+
+        execute = psycopg.Cursor.execute
+
+        def _execute(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(str(query))
+            return execute(cursor, query, *args, **kwargs)
+
+        psycopg.Cursor.execute = _execute  # type: ignore[method-assign]
+        try:
+            yield seen
+        finally:
+            psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        return
 
     def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 
 from bot.conversation.choices import QuestionForm
+from bot.conversation.driver_select import DriverSelect
 from bot.conversation.prompt_order import next_prompt_select
 from bot.conversation.snapshot import (
     CommunityView,
@@ -232,6 +233,9 @@ CONTEXT = {
     for dialect in ("postgresql", "sqlite")
     for naming in (False, True)
 }
+DRIVER_SELECT = {
+    key: DriverSelect(query) for key, query in CONTEXT.items() if key[0] == "postgresql"
+}
 
 
 def load(
@@ -248,11 +252,15 @@ def load(
     values = {"address_hash": address_hash, "now": now, "since": since}
     if lookup:
         values.update(slug=lookup.slug, keyword=None if lookup.slug else lookup.keyword)
-    rows = connection.execute(CONTEXT[connection.dialect.name, bool(lookup)], values).all()
+    key = (connection.dialect.name, bool(lookup))
+    if key[0] == "postgresql":
+        rows = DRIVER_SELECT[key].rows(connection, values)
+    else:
+        rows = connection.execute(CONTEXT[key], values).all()
     first = rows[0]
     named = None
     if lookup and first.named_id:
-        named = _community(first._mapping, "named_", "named_id")
+        named = _community(first, "named_", "named_id")
     shared = {
         "reply_limit": limits.replies if limits else None,
         "public_base_url": limits.public_base_url if limits else None,
@@ -285,32 +293,32 @@ def _recency(row: Row[Any]) -> tuple[datetime, int]:
     return (row.last_inbound_at or row.created_at, row.id)
 
 
-def _community(values: Any, prefix: str, id_key: str) -> CommunityView:
+def _community(row: Any, prefix: str, id_key: str) -> CommunityView:
     return CommunityView(
-        id=values[id_key],
-        slug=values[f"{prefix}slug"],
-        keyword=values[f"{prefix}keyword"],
-        name=values[f"{prefix}name"],
-        young_people=bool(values[f"{prefix}young_people"]),
-        safeguarding_words=tuple(values[f"{prefix}safeguarding_words"] or ()),
-        help_contacts=values[f"{prefix}help_contacts"],
-        results_published=bool(values[f"{prefix}results_published"]),
+        id=getattr(row, id_key),
+        slug=getattr(row, f"{prefix}slug"),
+        keyword=getattr(row, f"{prefix}keyword"),
+        name=getattr(row, f"{prefix}name"),
+        young_people=bool(getattr(row, f"{prefix}young_people")),
+        safeguarding_words=tuple(getattr(row, f"{prefix}safeguarding_words") or ()),
+        help_contacts=getattr(row, f"{prefix}help_contacts"),
+        results_published=bool(getattr(row, f"{prefix}results_published")),
     )
 
 
 def _prompt_view(row: Any, prefix: str, **more: Any) -> PromptView:
     """A prompt from the context row's `pending_…` or `next_…` columns."""
     language = row.campaign_language if prefix == "pending" else row.next_campaign_language
-    values = row._mapping
+    pending = prefix == "pending"
     return PromptView(
-        prompt_id=values["prompt_id" if prefix == "pending" else "next_prompt_id"],
-        campaign_id=values["campaign_id" if prefix == "pending" else "next_campaign_id"],
-        text=values[f"{prefix}_text"],
+        prompt_id=row.prompt_id if pending else row.next_prompt_id,
+        campaign_id=row.campaign_id if pending else row.next_campaign_id,
+        text=getattr(row, f"{prefix}_text"),
         campaign_language=language,
-        key=values[f"{prefix}_key"],
-        position=values[f"{prefix}_position"],
-        form=QuestionForm.of(values[f"{prefix}_form"], language),
-        branches=values[f"{prefix}_branches"],
+        key=getattr(row, f"{prefix}_key"),
+        position=getattr(row, f"{prefix}_position"),
+        form=QuestionForm.of(getattr(row, f"{prefix}_form"), language),
+        branches=getattr(row, f"{prefix}_branches"),
         **more,
     )
 
@@ -329,7 +337,7 @@ def _resident(connection: Connection, row: Row[Any], now: datetime) -> ResidentV
     following = _prompt_view(row, "next") if row.next_prompt_id is not None else None
     view = ResidentView(
         id=row.id,
-        community=_community(row._mapping, "community_", "community_id"),
+        community=_community(row, "community_", "community_id"),
         status=row.status,
         language=row.language,
         consent_question=row.consent_question,
