@@ -235,31 +235,29 @@ def test_0010_keeps_every_row_and_fills_in_heard_and_the_language_asked(fresh_da
     assert languages == {(1, 1): "cy", (2, 1): "en", (3, 2): "de", (1, 2): "fr"}
 
 
-def test_0011_keeps_every_message_and_adds_the_erasure_keys(fresh_database):  # type: ignore[no-untyped-def]
-    fresh_database.upgrade("0010")
-    with fresh_database.engine.begin() as connection:
+def _a_message_from_before(database, revision: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    """Migrate to `revision`, store one message as the code of then did, migrate to the head."""
+    database.upgrade(revision)
+    with database.engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, "
-                "received_at) VALUES ('sms', 'SM1', 'h1', 'Before 0011', '2026-12-01 10:00:00')"
-            )
+                "received_at) VALUES ('sms', 'SM1', 'h1', :words, '2026-12-01 10:00:00')"
+            ),
+            {"words": words},
         )
-    fresh_database.upgrade()
+    database.upgrade()
+
+
+def test_0011_keeps_every_message_and_adds_the_erasure_keys(fresh_database):  # type: ignore[no-untyped-def]
+    _a_message_from_before(fresh_database, "0010", "Before 0011")
     with fresh_database.engine.connect() as connection:
         assert connection.scalar(text("SELECT text FROM inbound_messages")) == "Before 0011"
         assert connection.scalar(text("SELECT count(*) FROM erased_messages")) == 0
 
 
 def test_0016_keeps_every_message_and_leaves_older_keys_to_erasure(fresh_database):  # type: ignore[no-untyped-def]
-    fresh_database.upgrade("0015")
-    with fresh_database.engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO inbound_messages (channel, provider_id, address_hash, text, "
-                "received_at) VALUES ('sms', 'SM1', 'h1', 'Before 0016', '2026-12-01 10:00:00')"
-            )
-        )
-    fresh_database.upgrade()
+    _a_message_from_before(fresh_database, "0015", "Before 0016")
     with fresh_database.engine.connect() as connection:
         row = connection.execute(text("SELECT text, erased_key FROM inbound_messages")).one()
     assert tuple(row) == ("Before 0016", None)
